@@ -1,0 +1,77 @@
+"""Human-readable rendering of a parse result: the three statutory tables with their Chinese labels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table as RichTable
+
+from sources.template import Table, load_template
+
+_SEMANTIC_SHOWN = {"EMPTY": "[dim]（空）[/]", "MISSING": "[red]缺失[/]"}
+
+
+def _cell_text(cell: dict[str, Any] | None) -> str:
+    if cell is None:
+        return "[dim]·[/]"
+    sem = cell["semantic"]
+    if sem in _SEMANTIC_SHOWN:
+        return _SEMANTIC_SHOWN[sem]
+    if sem in ("NA", "TEXT"):
+        return f"[yellow]{cell['raw']}[/]"
+    value = cell["value"]
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _table(template_table: Table, cells: dict[str, dict[str, Any]], title: str) -> RichTable | None:
+    rows = [r for r in template_table.rows if r.is_data_row or any(
+        a.startswith(f"{template_table.id}.{r.key}.") for a in cells)]
+    if not any(a.startswith(template_table.id + ".") for a in cells):
+        return None
+    out = RichTable(title=title, title_justify="left", show_lines=False, header_style="bold")
+    out.add_column("项目", overflow="fold", max_width=46)
+    for col in template_table.columns:
+        out.add_column(col.label, justify="right")
+    for row in rows:
+        addrs = [f"{template_table.id}.{row.key}.{c.key}" for c in template_table.columns]
+        if not row.is_data_row and not any(a in cells for a in addrs):
+            out.add_row(f"[bold]{row.label}[/]", *[""] * len(addrs))
+            continue
+        indent = "  " if row.group else ""
+        out.add_row(indent + row.label, *[_cell_text(cells.get(a)) for a in addrs])
+    return out
+
+
+def render_result(result: dict[str, Any], console: Console) -> None:
+    """Print one parsed document: header line, issues, and 表二/表三/表四."""
+    src = result.get("source", {})
+    head = f"[bold]{src.get('path')}[/]  格式 {src.get('format')}"
+    if result.get("error"):
+        console.print(Panel(f"[red]无法读取：{result['error']}[/]", title=head))
+        return
+    if not result.get("template"):
+        reason = "; ".join(i["message"] for i in result.get("issues", [])) or "不是法定格式的年度报告"
+        console.print(Panel(f"[yellow]非法定格式年报，未读取数字：{reason}[/]", title=head))
+        return
+    template = load_template(result["template"])
+    cells = {c["address"]: c for c in result["cells"]}
+    read = sum(1 for c in result["cells"] if c["semantic"] != "MISSING")
+    summary = (
+        f"机关：{result.get('agency') or '（未识别）'}  年度：{result.get('year') or '（未识别）'}  "
+        f"模板：{template.name}（{result['template']}）  发布日期：{result.get('published_on') or '（未识别）'}\n"
+        f"读取单元格 {read}/{len(result['cells'])}"
+    )
+    parts: list[Any] = [summary]
+    for table in template.tables:
+        title = table.title if table.kind != "t3" else "表三 收到和处理政府信息公开申请情况"
+        if table.kind == "t4":
+            title = "表四 政府信息公开行政复议、行政诉讼情况"
+        rendered = _table(table, cells, title)
+        if rendered is not None:
+            parts.append(rendered)
+    if result.get("issues"):
+        lines = [f"  [{i['severity']}] {i['code']}: {i['message']}" for i in result["issues"]]
+        parts.append("解析提示：\n" + "\n".join(lines))
+    console.print(Panel(Group(*parts), title=head))

@@ -1,0 +1,86 @@
+"""Label normalisation and matching: printed label text → canonical key.
+
+Implements ``label_normalization`` of templates.yaml: pinyin annotations removed, traditional →
+simplified (character level, then a few phrase fixes), NFKC, all whitespace removed, one leading
+enumeration prefix removed, punctuation removed.  Matching is exact on the normalised key first,
+then fuzzy only when a single candidate is clearly best.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+ARTEFACTS = re.compile(r"\[(?:bookmark|image)[^\]]*\]|&nbsp;|[\u200b-\u200f\ufeff\u2060]", re.IGNORECASE)
+_PINYIN = re.compile(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\)")
+_WS = re.compile(r"\s+")
+_CN_NUM = "一二三四五六七八九十"
+_ENUM = re.compile(
+    rf"^(?:[{_CN_NUM}]+[、.．]|\([{_CN_NUM}]+\)|\(\d+\)|\d+[.、．](?!\d)|[{_CN_NUM}]+(?=\())"
+)
+_PUNCT = re.compile(r"[，,、。.．:：;；\"“”'‘’「」『』()（）\[\]【】<>《》\-—–―－/／·…!！?？]")
+# Taiwan-style phrases that character-level t2s leaves behind (templates.yaml label_phrase_map).
+_PHRASES = {"资讯": "信息", "档案": "文件", "程式": "程序", "网路": "网络", "最佳化": "优化"}
+
+
+@functools.cache
+def _t2s():  # pragma: no cover - trivial
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
+@functools.lru_cache(maxsize=65536)
+def to_simplified(text: str) -> str:
+    """Character-level traditional → simplified conversion (OpenCC t2s)."""
+    if text.isascii():
+        return text
+    return _t2s().convert(text)
+
+
+def clean_text(text: str) -> str:
+    """Cell text with converter artefacts ([bookmark: …], &nbsp;, zero-width chars) removed."""
+    return ARTEFACTS.sub("", text).replace("\u00a0", " ").replace("\u3000", " ")
+
+
+@functools.lru_cache(maxsize=65536)
+def normalize_label(text: str) -> str:
+    """The match key of a printed label: comparable across typography, script and enumeration."""
+    text = _PINYIN.sub("", clean_text(text))
+    text = to_simplified(text)
+    for old, new in _PHRASES.items():
+        text = text.replace(old, new)
+    text = unicodedata.normalize("NFKC", text)
+    text = _WS.sub("", text)
+    text = _ENUM.sub("", text, count=1)
+    return _PUNCT.sub("", text)
+
+
+def match_label(
+    text: str, candidates: Mapping[str, Iterable[str]], *, cutoff: float = 0.75, margin: float = 0.08
+) -> tuple[str | None, str]:
+    """Map printed ``text`` to one candidate key, or ``None``.
+
+    ``candidates`` maps a canonical key to its normalised match keys.  Returns ``(key, how)`` where
+    how is ``exact``, ``fuzzy`` or ``none``.  A fuzzy match is accepted only when its similarity is
+    at least ``cutoff`` and beats every other candidate by ``margin`` (a unique best candidate).
+    """
+    key = normalize_label(text)
+    if not key:
+        return None, "none"
+    for cand, keys in candidates.items():
+        if key in keys:
+            return cand, "exact"
+    scores: list[tuple[float, str]] = []
+    for cand, keys in candidates.items():
+        best = max((difflib.SequenceMatcher(None, key, k).ratio() for k in keys if len(k) >= 2), default=0.0)
+        scores.append((best, cand))
+    scores.sort(reverse=True)
+    if not scores or scores[0][0] < cutoff:
+        return None, "none"
+    if len(scores) > 1 and scores[0][0] - scores[1][0] < margin:
+        return None, "none"
+    return scores[0][1], "fuzzy"
