@@ -25,7 +25,7 @@ from typing import Any
 from sources.document import Document, Issue, Row
 from sources.labels import match_label, normalize_label, to_simplified
 from sources.numbers import CellValue, looks_like_value, parse_cell, to_wan_yuan
-from sources.template import TEMPLATE_IDS, Table, Template, load_template, raw_spec, t4_flattened_order
+from sources.template import Table, Template, load_template, raw_spec, t4_flattened_order
 
 PARSER_VERSION = "0.1.0"
 
@@ -214,7 +214,9 @@ def _walk(doc: Document, template: Template) -> Walk:
         walk.tables_seen.add(table.kind)
         if how == "fuzzy":
             walk.issues.append(
-                Issue("label_fuzzy_match", "info", f"label {printed!r} read as {table.row(row_key).label}", key, row.page)
+                Issue(
+                    "label_fuzzy_match", "info", f"label {printed!r} read as {table.row(row_key).label}", key, row.page
+                )
             )
         _assign(walk, template, table, row_key, cl, row, printed, t2_cols.get(table.id))
     return walk
@@ -267,7 +269,8 @@ def _assign(
             return
         parsed = parse_cell(raw, table.column(col_key).value_type)
         unit = walk.header_units.get(f"{table.id}.{col_key}")
-        if parsed.value is not None and unit and not parsed.unit and table.column(col_key).value_type.startswith("amount"):
+        is_amount = table.column(col_key).value_type.startswith("amount")
+        if parsed.value is not None and unit and not parsed.unit and is_amount:
             parsed = CellValue(parsed.semantic, to_wan_yuan(parsed.value, unit), unit, f"{unit}→万元")
         walk.found[address] = Found(raw, parsed, row, printed)
 
