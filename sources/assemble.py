@@ -226,7 +226,7 @@ def _header_unit(text: str, table: Table, col: str, walk: Walk) -> None:
     """Remember a unit printed in a header (采购总金额（元）) for amount columns."""
     if not table.column(col).value_type.startswith("amount"):
         return
-    norm = unicodedata.normalize("NFKC", text)
+    norm = to_simplified(unicodedata.normalize("NFKC", text))
     m = re.search(r"(?:单位[:：]?)?(万元|亿元|元)\)?\s*$", norm.replace(" ", ""))
     if m:
         walk.header_units[f"{table.id}.{col}"] = m.group(1)

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sources.labels import clean_text
+from sources.labels import clean_text, to_simplified
 
 NA_FORMS = frozenset(
     {"/", "／", "-", "--", "—", "——", "－", "―", "–", "无", "空", "不适用", "N/A", "n/a", "NA"}
@@ -35,7 +35,7 @@ class CellValue:
 
 def squash(text: str) -> str:
     """Cell text with artefacts removed, NFKC applied and every whitespace dropped."""
-    text = unicodedata.normalize("NFKC", clean_text(text))
+    text = to_simplified(unicodedata.normalize("NFKC", clean_text(text)))
     return re.sub(r"\s+", "", text)
 
 

@@ -54,3 +54,8 @@ def test_value_vs_label():
     assert looks_like_value("22（其中修订16件）")
     assert not looks_like_value("1.属于国家秘密")
     assert not looks_like_value("行政许可")
+
+
+def test_traditional_units():
+    assert parse_cell("3萬元", "amount_wan_yuan").value == Decimal("3")
+    assert parse_cell("20000元", "amount_wan_yuan").value == Decimal("2")
