@@ -26,14 +26,17 @@ def _cell_text(cell: dict[str, Any] | None) -> str:
 
 
 def _table(template_table: Table, cells: dict[str, dict[str, Any]], title: str) -> RichTable | None:
-    rows = [r for r in template_table.rows if r.is_data_row or any(
-        a.startswith(f"{template_table.id}.{r.key}.") for a in cells)]
+    def printed(key: str) -> bool:
+        return any(a.startswith(f"{template_table.id}.{key}.") for a in cells)
+
+    # Data rows present in the result, plus group headings (三、本年度办理结果, （三）不予公开 …).
+    rows = [r for r in template_table.rows if printed(r.key) or (not r.is_data_row and template_table.kind == "t3")]
     if not any(a.startswith(template_table.id + ".") for a in cells):
         return None
     out = RichTable(title=title, title_justify="left", show_lines=False, header_style="bold")
-    out.add_column("项目", overflow="fold", max_width=46)
+    out.add_column("项目", no_wrap=True, overflow="ellipsis", max_width=40)
     for col in template_table.columns:
-        out.add_column(col.label, justify="right")
+        out.add_column(col.label, justify="right", no_wrap=True)
     for row in rows:
         addrs = [f"{template_table.id}.{row.key}.{c.key}" for c in template_table.columns]
         if not row.is_data_row and not any(a in cells for a in addrs):

@@ -1,0 +1,72 @@
+"""`xxgk parse` as a user runs it: JSON Lines contract, human tables, and unreadable files."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+TEXT_REPORT = """示例县应急管理局2023年政府信息公开工作年度报告
+一、总体情况
+二、主动公开政府信息情况
+第二十条第（一）项\t\t\t
+信息内容\t本年制发件数\t本年废止件数\t现行有效件数
+规章\t0\t0\t0
+行政规范性文件\t1\t0\t4
+三、收到和处理政府信息公开申请情况
+{t3}
+四、政府信息公开行政复议、行政诉讼情况
+行政复议\t行政诉讼
+{t4}
+五、存在的主要问题及改进情况
+六、其他需要报告的事项
+发布日期：2024-01-20
+"""
+
+
+def _report_text() -> str:
+    from sources.template import load_template
+
+    t3 = load_template("gov2021").table("t3")
+    lines = [f"{r.label}\t\t1\t0\t0\t0\t0\t0\t1" for r in t3.data_rows]
+    return TEXT_REPORT.format(t3="\n".join(lines), t4="\t".join(["0"] * 15))
+
+
+def test_parse_json_lines_contract_and_bad_files(tmp_path):
+    good = tmp_path / "report.txt"
+    good.write_text(_report_text(), encoding="utf-8")
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    junk = tmp_path / "junk.docx"
+    junk.write_bytes(b"\x00\x01\x02 not a document \xff" * 20)
+    result = CliRunner().invoke(app, ["parse", str(empty), str(good), str(junk), "--json"])
+    assert result.exit_code == 1
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["source"]["path"] for o in objects] == [str(empty), str(good), str(junk)]
+    bad1, ok, bad2 = objects
+    assert bad1["error"] and bad1["issues"][0]["code"] == "empty_file" and bad1["cells"] == []
+    assert bad2["error"] and bad2["issues"][0]["code"] == "not_a_document"
+    assert ok["error"] is None
+    assert ok["source"]["format"] == "text" and len(ok["source"]["sha256"]) == 64
+    assert (ok["agency"], ok["year"], ok["template"], ok["published_on"]) == ("示例县应急管理局", 2023, "gov2021", "2024-01-20")
+    assert len(ok["cells"]) == 200
+    by = {c["address"]: c for c in ok["cells"]}
+    assert by["t3.new_received.natural_person"] == {
+        "address": "t3.new_received.natural_person", "value": 1, "raw": "1", "semantic": "NUMBER",
+        "label": "一、本年新收政府信息公开申请数量", "line": by["t3.new_received.natural_person"]["line"],
+    }
+    assert by["t2_art20_5.admin_licensing.decisions"]["semantic"] == "MISSING"
+    assert by["t2_art20_5.admin_licensing.decisions"]["reason"]
+    assert "error" in result.stderr and "empty.pdf" in result.stderr
+
+
+def test_parse_human_output_shows_chinese_tables(tmp_path):
+    good = tmp_path / "report.txt"
+    good.write_text(_report_text(), encoding="utf-8")
+    result = CliRunner().invoke(app, ["parse", str(good)])
+    assert result.exit_code == 0
+    assert "表三 收到和处理政府信息公开申请情况" in result.stdout
+    assert "一、本年新收政府信息公开申请数量" in result.stdout
+    assert "示例县应急管理局" in result.stdout
