@@ -166,6 +166,7 @@ def _walk(doc: Document, template: Template) -> Walk:
     kind: str | None = None
     sub: Table | None = None
     t2_cols: dict[str, list[str]] = {}
+    pending: tuple[tuple[int, str], ...] = ()
     for row in doc.rows:
         cl = classify_row(row)
         for _, text in cl.labels:
@@ -197,9 +198,17 @@ def _walk(doc: Document, template: Template) -> Walk:
                 kind = "t4"
                 continue
         if not cl.values or not any(v.strip() for v in cl.values):
+            pending = cl.labels  # a label whose tail (and numbers) may continue on the next row
             continue
         allowed = [k for k in allowed if k != "t4"]
         key, printed, how = _match_row(cl.labels, allowed, index)
+        if how in ("unknown", "fuzzy") and pending and cl.labels:
+            # "5.要求行政机关确认或重新" / "出具已获取信息 1 0 …": join the wrapped label and retry exactly.
+            joined = ((cl.labels[0][0], pending[-1][1] + cl.labels[0][1]),) + cl.labels[1:]
+            retry = _match_row(joined, allowed, index)
+            if retry[0] is not None and retry[2] == "exact":
+                key, printed, how = retry
+        pending = ()
         if key is None:
             if how == "unknown":
                 walk.issues.append(

@@ -136,3 +136,12 @@ def test_align_only_drops_blank_edges():
     assert align(("1", "", ""), 1) == ("1",)
     assert align(("1", "2", "3"), 2) is None
     assert align(("1", "", "3"), 2) is None
+
+
+def test_label_wrapped_onto_the_row_with_the_numbers_is_joined():
+    rows = [r for r in t3_rows() if "确认或重新" not in "".join(r.cells)]
+    idx = next(i for i, r in enumerate(rows) if "1.申请人无正当理由" in "".join(r.cells))
+    rows[idx:idx] = [Row(("", "5.要求行政机关确认或重新")), Row(("", "出具已获取信息", "4", "0", "0", "0", "0", "0", "4"))]
+    got = cells(parse_document(doc(t2_rows() + rows + t4_rows())))
+    assert got["t3.not_processed_confirm_or_reissue.natural_person"]["value"] == 4
+    assert got["t3.not_processed_confirm_or_reissue.total"]["label"] == "5.要求行政机关确认或重新出具已获取信息"
