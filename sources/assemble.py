@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from sources.document import Document, Issue, Row
-from sources.labels import match_label, normalize_label, to_simplified
+from sources.labels import match_label, match_prefix, normalize_label, to_simplified
 from sources.numbers import CellValue, looks_like_value, parse_cell, to_wan_yuan
 from sources.template import Table, Template, load_template, raw_spec, t4_flattened_order
 
@@ -150,6 +150,34 @@ def _match_row(
     return None, "", "none"
 
 
+def _match_wrapped(
+    pending: list[str],
+    labels: tuple[tuple[int, str], ...],
+    kinds: Iterable[str],
+    index: dict[str, dict[str, tuple[str, ...]]],
+) -> tuple[str, str, str] | None:
+    """Match a label wrapped over rows: label-only rows before, numbers on this one.
+
+    Tries the tails of the preceding label-only rows joined to each label of this row, exactly,
+    then as the unique prefix of one template label (the rest printed on a following line).
+    """
+    candidates: dict[str, tuple[str, ...]] = {}
+    for kind in kinds:
+        candidates.update(index[kind])
+    texts = [t.split()[-1] if t.split() else t for _, t in labels if len(normalize_label(t)) > 1]
+    heads = ["".join(pending[i:]) for i in range(len(pending))] + [""]
+    for text in reversed(texts):
+        for head in heads:
+            joined = head + text
+            key, how = match_label(joined, candidates, cutoff=1.01)
+            if key:
+                return key, joined, "exact" if head else how
+            prefix = match_prefix(joined, candidates)
+            if prefix:
+                return prefix, joined, "prefix"
+    return None
+
+
 _CONTEXT_WORDS = ("信息内容", "本列数据", "申请人情况", "总计", "合计", "单位")
 
 
@@ -166,7 +194,7 @@ def _walk(doc: Document, template: Template) -> Walk:
     kind: str | None = None
     sub: Table | None = None
     t2_cols: dict[str, list[str]] = {}
-    pending: tuple[tuple[int, str], ...] = ()
+    pending: list[str] = []
     for row in doc.rows:
         cl = classify_row(row)
         for _, text in cl.labels:
@@ -198,17 +226,20 @@ def _walk(doc: Document, template: Template) -> Walk:
                 kind = "t4"
                 continue
         if not cl.values or not any(v.strip() for v in cl.values):
-            pending = cl.labels  # a label whose tail (and numbers) may continue on the next row
+            # A label whose tail (and numbers) may continue on the next rows; single characters
+            # are a vertically printed group label (三/、/本/年…) and never part of an item label.
+            texts = [t for _, t in cl.labels if len(normalize_label(t)) > 1]
+            if texts:
+                pending = (pending + [texts[-1].split()[-1]])[-2:]
+            continue
             continue
         allowed = [k for k in allowed if k != "t4"]
         key, printed, how = _match_row(cl.labels, allowed, index)
-        if how in ("unknown", "fuzzy") and pending and cl.labels:
-            # "5.要求行政机关确认或重新" / "出具已获取信息 1 0 …": join the wrapped label and retry exactly.
-            joined = ((cl.labels[0][0], pending[-1][1] + cl.labels[0][1]),) + cl.labels[1:]
-            retry = _match_row(joined, allowed, index)
-            if retry[0] is not None and retry[2] == "exact":
-                key, printed, how = retry
-        pending = ()
+        if how in ("unknown", "fuzzy", "none") and cl.labels:
+            wrapped = _match_wrapped(pending, cl.labels, allowed, index)
+            if wrapped is not None:
+                key, printed, how = wrapped
+        pending = []
         if key is None:
             if how == "unknown":
                 walk.issues.append(
@@ -221,10 +252,10 @@ def _walk(doc: Document, template: Template) -> Walk:
         if table.kind == "t2":
             sub = table
         walk.tables_seen.add(table.kind)
-        if how == "fuzzy":
+        if how in ("fuzzy", "prefix"):
             walk.issues.append(
                 Issue(
-                    "label_fuzzy_match", "info", f"label {printed!r} read as {table.row(row_key).label}", key, row.page
+                    f"label_{how}_match", "info", f"label {printed!r} read as {table.row(row_key).label}", key, row.page
                 )
             )
         _assign(walk, template, table, row_key, cl, row, printed, t2_cols.get(table.id))

@@ -84,3 +84,21 @@ def match_label(
     if len(scores) > 1 and scores[0][0] - scores[1][0] < margin:
         return None, "none"
     return scores[0][1], "fuzzy"
+
+
+def match_prefix(text: str, candidates: Mapping[str, Iterable[str]], *, min_cover: float = 0.6) -> str | None:
+    """The one candidate whose label starts with ``text`` (a label cut short by wrapping), or None.
+
+    Accepted only when the printed part covers at least ``min_cover`` of the label and at least
+    six characters, and no other candidate starts the same way.
+    """
+    key = normalize_label(text)
+    if len(key) < 6:
+        return None
+    hits = {
+        cand
+        for cand, keys in candidates.items()
+        for k in keys
+        if k.startswith(key) and len(key) >= min_cover * len(k)
+    }
+    return hits.pop() if len(hits) == 1 else None
