@@ -42,4 +42,4 @@ def test_prefix_match_only_when_unique_and_long_enough():
     cands = t3_candidates()
     assert match_prefix("1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开", cands) == "other_no_correction_overdue"
     assert match_prefix("申请人", cands) is None  # too short and shared by two rows
-    assert match_prefix("本机关不掌握", cands) is None  # covers too little of its label
+    assert match_prefix("要求行政机关确认", cands) is None  # covers too little of its label
