@@ -25,6 +25,7 @@ from typing import Any
 from sources.document import Document, Issue, Row
 from sources.labels import match_label, match_prefix, normalize_label, to_simplified
 from sources.numbers import CellValue, looks_like_value, parse_cell, to_wan_yuan
+from sources.rules import narrative_facts
 from sources.template import Table, Template, load_template, raw_spec, t4_flattened_order
 
 PARSER_VERSION = "0.1.0"
@@ -559,6 +560,8 @@ def parse_document(doc: Document) -> dict[str, Any]:
     sections = find_sections(doc, template)
     issues += walk.issues + _completeness_issues(template, walk, sections)
     result.update(template=template_id, sections=sections, cells=cells, issues=[i.to_json() for i in issues])
+    # Figures the narrative states (收到申请N件 …), checked against the tables at validation time.
+    result["narrative"] = narrative_facts(doc.text)
     return result
 
 

@@ -50,12 +50,21 @@ def test_parse_json_lines_contract_and_bad_files(tmp_path):
     assert bad2["error"] and bad2["issues"][0]["code"] == "not_a_document"
     assert ok["error"] is None
     assert ok["source"]["format"] == "text" and len(ok["source"]["sha256"]) == 64
-    assert (ok["agency"], ok["year"], ok["template"], ok["published_on"]) == ("示例县应急管理局", 2023, "gov2021", "2024-01-20")
+    assert (ok["agency"], ok["year"], ok["template"], ok["published_on"]) == (
+        "示例县应急管理局",
+        2023,
+        "gov2021",
+        "2024-01-20",
+    )
     assert len(ok["cells"]) == 200
     by = {c["address"]: c for c in ok["cells"]}
     assert by["t3.new_received.natural_person"] == {
-        "address": "t3.new_received.natural_person", "value": 1, "raw": "1", "semantic": "NUMBER",
-        "label": "一、本年新收政府信息公开申请数量", "line": by["t3.new_received.natural_person"]["line"],
+        "address": "t3.new_received.natural_person",
+        "value": 1,
+        "raw": "1",
+        "semantic": "NUMBER",
+        "label": "一、本年新收政府信息公开申请数量",
+        "line": by["t3.new_received.natural_person"]["line"],
     }
     assert by["t2_art20_5.admin_licensing.decisions"]["semantic"] == "MISSING"
     assert by["t2_art20_5.admin_licensing.decisions"]["reason"]

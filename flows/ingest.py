@@ -1,0 +1,358 @@
+"""Ingest: parse → one batched dlt load → one GX validation → promote / quarantine / reject.
+
+Plain Python (no Prefect yet), shaped as STACK-NOTES §6 recommends: every fixed overhead (dlt run,
+GX suite run, promotion transaction) is paid once per run, whatever the number of reports.
+
+* :func:`ingest_paths` reads files (directories are walked), skips documents the warehouse
+  already holds (same sha256, state decided — loading the same document twice changes nothing),
+  parses the rest with :func:`sources.parse.parse_bytes` and hands them to :func:`ingest_documents`.
+* :func:`ingest_documents` takes parse-output dicts (parse-output.md) and runs the warehouse part.
+
+The result is an :class:`IngestSummary`: one :class:`DocumentOutcome` per input document.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+from warehouse.config import WarehouseConfig
+
+STATE_LABELS = {
+    "promoted": "已发布",
+    "quarantined": "已隔离",
+    "rejected": "已拒绝",
+    "superseded": "已被新版本取代",
+}
+_SKIP_PREFIXES = (".", "README", "expected")
+
+
+@dataclass
+class DocumentOutcome:
+    """What happened to one input document in a run."""
+
+    path: str
+    version_id: str | None
+    sha256: str | None
+    agency: str | None
+    year: int | None
+    template: str | None
+    state: str  # promoted | quarantined | rejected | superseded
+    new: bool  # False: the warehouse already held this document; nothing changed
+    failing_rules: list[str] = field(default_factory=list)
+    warning_rules: list[str] = field(default_factory=list)
+    reason: str | None = None
+    messages: list[str] = field(default_factory=list)  # failing error-level checks, Chinese
+
+
+@dataclass
+class IngestSummary:
+    """The outcome of one ingest run."""
+
+    run_id: str
+    warehouse: str
+    documents: list[DocumentOutcome]
+    counts: dict[str, int]
+    timings: dict[str, float]
+    disagreements: list[tuple[str, str | None, str | None, str | None]] = field(default_factory=list)
+    data_docs: str | None = None
+    superseded: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["disagreements"] = [list(d) for d in self.disagreements]
+        return out
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files to ingest: each file as given, and the files inside each directory (recursively,
+    sorted, skipping hidden files, README*, expected* and *.py)."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and not f.name.startswith(_SKIP_PREFIXES) and f.suffix != ".py":
+                    out.append(f)
+        else:
+            out.append(p)
+    return out
+
+
+def _resolve(warehouse: WarehouseConfig | str | Path | None) -> WarehouseConfig:
+    if isinstance(warehouse, WarehouseConfig):
+        return warehouse
+    return WarehouseConfig.resolve(warehouse)
+
+
+def known_versions(cfg: WarehouseConfig, shas: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Documents (by sha256) whose version already has a decided state in the warehouse."""
+    if not shas or not cfg.db_path.exists():
+        return {}
+    from warehouse.db import connect, has_table
+
+    con = connect(cfg.db_path)
+    try:
+        if not (has_table(con, "stg", "report_versions") and has_table(con, "qa", "version_state")):
+            return {}
+        rows = con.execute(
+            """
+            SELECT r.sha256, r.version_id, r.agency, r.year, r.template, s.state, s.failing_rules,
+                   s.warning_rules, s.reason,
+                   (SELECT list(k.message ORDER BY k.rule_id, k.instance) FROM qa.check_results k
+                     WHERE k.version_id = r.version_id AND k.blocking AND k.outcome <> 'pass') AS messages
+            FROM stg.report_versions r JOIN qa.version_state s ON s.version_id = r.version_id
+            WHERE r.sha256 IN (SELECT unnest(?::VARCHAR[]))
+            """,
+            [list(shas)],
+        ).fetchall()
+    finally:
+        con.close()
+    keys = (
+        "sha256",
+        "version_id",
+        "agency",
+        "year",
+        "template",
+        "state",
+        "failing_rules",
+        "warning_rules",
+        "reason",
+        "messages",
+    )
+    return {r[0]: dict(zip(keys, r, strict=True)) for r in rows}
+
+
+def _unchanged(path: str, known: Mapping[str, Any]) -> DocumentOutcome:
+    return DocumentOutcome(
+        path=path,
+        version_id=known["version_id"],
+        sha256=known["sha256"],
+        agency=known["agency"],
+        year=known["year"],
+        template=known["template"],
+        state=known["state"],
+        new=False,
+        failing_rules=list(known["failing_rules"] or []),
+        warning_rules=list(known["warning_rules"] or []),
+        reason=known["reason"],
+        messages=list(known["messages"] or []),
+    )
+
+
+def apply_identity(doc: dict[str, Any], agency: str | None, year: int | None) -> dict[str, Any]:
+    """Agency and year given as options win over what the parser read from the document."""
+    out = dict(doc)
+    if agency:
+        out["agency"] = agency
+    if year:
+        out["year"] = year
+    return out
+
+
+def ingest_paths(
+    paths: Iterable[str | Path],
+    agency: str | None = None,
+    year: int | None = None,
+    *,
+    warehouse: WarehouseConfig | str | Path | None = None,
+    force: bool = False,
+    data_docs: bool = True,
+) -> IngestSummary:
+    """Parse, load, validate and promote local documents (see module docstring).
+
+    ``agency``/``year`` override what the documents say (they apply to every path of the call;
+    a document the warehouse already holds keeps its identity unless ``force``); ``force``
+    re-parses and re-validates documents the warehouse already holds; ``data_docs`` writes the GX
+    Data Docs site.  A file that cannot be opened is reported (state ``rejected``, not stored).
+    """
+    cfg = _resolve(warehouse)
+    from warehouse.pipeline import check_not_locked
+
+    check_not_locked(cfg)
+    started = time.perf_counter()
+    blobs: list[tuple[str, bytes, str]] = []
+    seen: set[str] = set()
+    unreadable: list[DocumentOutcome] = []
+    for f in expand_paths(paths):
+        try:
+            data = f.read_bytes()
+        except OSError as exc:
+            reason = f"无法读取文件：{exc.strerror or exc}"
+            unreadable.append(DocumentOutcome(str(f), None, None, None, None, None, "rejected", False, reason=reason))
+            continue
+        digest = sha256(data).hexdigest()
+        if digest not in seen:
+            seen.add(digest)
+            blobs.append((str(f), data, digest))
+    known = {} if force else known_versions(cfg, [d for _p, _b, d in blobs])
+    from sources.parse import parse_bytes
+
+    parsed: list[dict[str, Any]] = []
+    unchanged: list[DocumentOutcome] = []
+    for path, data, digest in blobs:
+        if digest in known:
+            unchanged.append(_unchanged(path, known[digest]))
+        else:
+            parsed.append(apply_identity(parse_bytes(data, path), agency, year))
+    summary = ingest_documents(
+        parsed, warehouse=cfg, data_docs=data_docs, skip_known=False, parse_seconds=time.perf_counter() - started
+    )
+    summary.documents = unchanged + summary.documents + unreadable
+    summary.counts["unchanged"] = summary.counts.get("unchanged", 0) + len(unchanged)
+    summary.counts["unreadable"] = len(unreadable)
+    return summary
+
+
+def _outcome(doc: Mapping[str, Any], vid: str, state: str, reason: str | None = None) -> DocumentOutcome:
+    source = doc.get("source") or {}
+    return DocumentOutcome(
+        path=str(source.get("path")),
+        version_id=vid,
+        sha256=source.get("sha256"),
+        agency=doc.get("agency"),
+        year=doc.get("year"),
+        template=doc.get("template"),
+        state=state,
+        new=True,
+        reason=reason,
+    )
+
+
+def ingest_documents(
+    parsed: Sequence[Mapping[str, Any]],
+    *,
+    warehouse: WarehouseConfig | str | Path | None = None,
+    data_docs: bool = True,
+    skip_known: bool = True,
+    parse_seconds: float = 0.0,
+) -> IngestSummary:
+    """Load, validate and promote parsed reports (parse-output.md dicts) in one run.
+
+    One dlt load of the whole batch, one GX validation of all its statutory reports, one promotion
+    transaction.  Documents without a sha256 get one computed from their content; documents whose
+    version already has a state are skipped when ``skip_known``.
+    """
+    from warehouse import checks, schema
+    from warehouse.db import connect
+    from warehouse.frames import RunInfo, build_frames, reject_reason, version_id_of
+    from warehouse.pipeline import load_frames
+    from warehouse.promote import apply_run
+
+    cfg = _resolve(warehouse)
+    now = datetime.now(UTC)
+    run = RunInfo(new_run_id(now), now)
+    timings = {"parse": parse_seconds}
+    docs: list[Mapping[str, Any]] = []
+    unchanged: list[DocumentOutcome] = []
+    seen: set[str] = set()
+    for doc in parsed:
+        src = doc.get("source") or {}
+        if not src.get("sha256"):
+            import json
+
+            digest = sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+            doc = {**doc, "source": {**src, "sha256": digest}}
+        digest = doc["source"]["sha256"]
+        if digest not in seen:
+            seen.add(digest)
+            docs.append(doc)
+    if skip_known:
+        known = known_versions(cfg, [d["source"]["sha256"] for d in docs])
+        unchanged = [
+            _unchanged(str(d["source"].get("path")), known[d["source"]["sha256"]])
+            for d in docs
+            if d["source"]["sha256"] in known
+        ]
+        docs = [d for d in docs if d["source"]["sha256"] not in known]
+    summary = IngestSummary(run.run_id, str(cfg.db_path), list(unchanged), {"unchanged": len(unchanged)}, timings)
+    if not docs:
+        for state in ("promoted", "quarantined", "rejected", "superseded"):
+            summary.counts.setdefault(state, 0)
+        return summary
+
+    t = time.perf_counter()
+    frames = build_frames(docs, run)
+    load = load_frames(frames, cfg)
+    timings["load"] = time.perf_counter() - t
+
+    order = [version_id_of(d["source"]["sha256"]) for d in docs]
+    rejected = {vid: reason for vid, d in zip(order, docs, strict=True) if (reason := reject_reason(d))}
+    statutory = [vid for vid in order if vid not in rejected]
+    con = connect(cfg.db_path)
+    try:
+        t = time.perf_counter()
+        schema.prepare(con)
+        checks.stage_batch(con, statutory)
+        inputs = checks.check_inputs(con)
+        facts = checks.batch_facts(con)
+        py = checks.python_results(checks.batch_versions(con), facts)
+        timings["checks_sql"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        from expectations.gx_runner import validate
+
+        gx = validate(inputs, cfg.gx_dir, run_name=run.run_id, docs=data_docs)
+        timings["validate_gx"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        assembled = checks.assemble_results(inputs, gx.outcomes, py, run.run_id, now)
+        decisions = checks.decide(assembled.table, statutory)
+        run_row = {
+            "run_id": run.run_id,
+            "started_at": now,
+            "finished_at": datetime.now(UTC),
+            "documents": len(docs) + len(unchanged),
+            "unchanged": len(unchanged),
+            "seconds_parse": timings["parse"],
+            "seconds_load": timings["load"],
+            "seconds_validate": timings["checks_sql"] + timings["validate_gx"],
+            "seconds_promote": None,
+            "engines_disagree": len(assembled.disagreements),
+        }
+        result = apply_run(
+            con,
+            run_id=run.run_id,
+            decided_at=now,
+            order=order,
+            decisions=decisions,
+            rejected=rejected,
+            checks=assembled.table,
+            run_row=run_row,
+        )
+        timings["promote"] = time.perf_counter() - t
+    finally:
+        con.close()
+
+    messages: dict[str, list[str]] = {}
+    for r in assembled.table.select(["version_id", "blocking", "outcome", "message"]).to_pylist():
+        if r["blocking"] and r["outcome"] != "pass":
+            messages.setdefault(r["version_id"], []).append(r["message"])
+    for vid, doc in zip(order, docs, strict=True):
+        out = _outcome(doc, vid, result.states[vid], rejected.get(vid))
+        if vid in decisions:
+            out.failing_rules = decisions[vid].failing_rules
+            out.warning_rules = decisions[vid].warning_rules
+            out.reason = decisions[vid].reason
+            out.messages = messages.get(vid, [])
+        summary.documents.append(out)
+    for state in ("promoted", "quarantined", "rejected", "superseded"):
+        summary.counts[state] = sum(1 for d in summary.documents if d.new and d.state == state)
+    summary.counts["previously_published_superseded"] = len(result.superseded)
+    summary.superseded = result.superseded
+    summary.disagreements = assembled.disagreements
+    summary.data_docs = gx.data_docs
+    summary.timings.update(
+        {"load_rows": float(sum(load.rows.values())), "gx_expectations": float(gx.evaluated_expectations)}
+    )
+    return summary

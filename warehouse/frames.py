@@ -1,0 +1,261 @@
+"""Parsed reports (parse-output.md dicts) → the Arrow tables dlt loads into the staging layer.
+
+Pure functions, no I/O.  The Arrow schemas below are the single declaration of the staging
+shape; the published tables (``warehouse/schema.py``) are created from the same schemas, and the
+dlt schema contract (columns and data types frozen) keeps both from drifting.
+
+Grain and key of each table:
+
+* ``report_versions`` — one row per distinct document (report version); key ``version_id``
+  (the first 16 hex digits of the document's sha256).
+* ``cells`` — one row per report version × template cell address; key (``version_id``, ``address``).
+* ``parse_issues`` — one row per report version × parser issue; key (``version_id``, ``seq``).
+* ``narrative_facts`` — one row per report version × figure read from the narrative; key
+  (``version_id``, ``key``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from sources import rules
+
+VALUE_TYPE = pa.decimal128(20, 6)
+_QUANTUM = Decimal("0.000001")
+
+REPORT_VERSIONS = pa.schema(
+    [
+        pa.field("version_id", pa.string(), nullable=False),
+        pa.field("sha256", pa.string(), nullable=False),
+        pa.field("agency", pa.string()),
+        pa.field("agency_key", pa.string()),
+        pa.field("year", pa.int64()),
+        pa.field("template", pa.string()),
+        pa.field("variant", pa.string()),
+        pa.field("source_path", pa.string()),
+        pa.field("source_url", pa.string()),
+        pa.field("format", pa.string()),
+        pa.field("bytes", pa.int64()),
+        pa.field("published_on", pa.date32()),
+        pa.field("publication_deadline", pa.date32()),
+        pa.field("parsed_at", pa.timestamp("us", tz="UTC")),
+        pa.field("parser_version", pa.string()),
+        pa.field("sections", pa.string()),
+        pa.field("cell_count", pa.int64()),
+        pa.field("issue_count", pa.int64()),
+        pa.field("parse_error", pa.string()),
+        pa.field("reject_reason", pa.string()),
+        pa.field("run_id", pa.string()),
+        pa.field("loaded_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+CELLS = pa.schema(
+    [
+        pa.field("version_id", pa.string(), nullable=False),
+        pa.field("address", pa.string(), nullable=False),
+        pa.field("table_id", pa.string()),
+        pa.field("row_key", pa.string()),
+        pa.field("col_key", pa.string()),
+        pa.field("value", VALUE_TYPE),
+        pa.field("raw", pa.string()),
+        pa.field("semantic", pa.string()),
+        pa.field("unit", pa.string()),
+        pa.field("page", pa.int64()),
+        pa.field("line", pa.int64()),
+        pa.field("label", pa.string()),
+        pa.field("reason", pa.string()),
+    ]
+)
+
+PARSE_ISSUES = pa.schema(
+    [
+        pa.field("version_id", pa.string(), nullable=False),
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("code", pa.string()),
+        pa.field("severity", pa.string()),
+        pa.field("address", pa.string()),
+        pa.field("page", pa.int64()),
+        pa.field("message", pa.string()),
+    ]
+)
+
+NARRATIVE_FACTS = pa.schema(
+    [
+        pa.field("version_id", pa.string(), nullable=False),
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("value", pa.float64()),
+    ]
+)
+
+# table name → (schema, primary key); every table is merged on version_id (delete-insert).
+STAGING_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
+    "report_versions": (REPORT_VERSIONS, ("version_id",)),
+    "cells": (CELLS, ("version_id", "address")),
+    "parse_issues": (PARSE_ISSUES, ("version_id", "seq")),
+    "narrative_facts": (NARRATIVE_FACTS, ("version_id", "key")),
+}
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Identity of one ingest run, stamped on every staged row."""
+
+    run_id: str
+    loaded_at: datetime
+
+
+def version_id_of(sha256: str) -> str:
+    """The report-version id: the first 16 hex digits of the document's sha256."""
+    return sha256[:16]
+
+
+def reject_reason(doc: Mapping[str, Any]) -> str | None:
+    """Why a document is not a statutory report (None when it is one).  Chinese, for analysts."""
+    if doc.get("error"):
+        return f"无法读取：{doc['error']}"
+    if doc.get("template") is None:
+        codes = {i.get("code") for i in doc.get("issues") or []}
+        if "blank_template" in codes:
+            return "空白模板：法定统计表中没有任何数字"
+        return "不是法定格式（2019 试行 / 2021 版）的政府信息公开工作年度报告"
+    return None
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def _date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def effective_identity(doc: Mapping[str, Any], agency: str | None, year: int | None) -> tuple[str | None, int | None]:
+    """Agency and year of a document: the options given on the command line win over the document."""
+    return (agency or doc.get("agency")), (year or doc.get("year"))
+
+
+def version_row(doc: Mapping[str, Any], run: RunInfo, parsed_at: datetime | None = None) -> dict[str, Any]:
+    """The ``report_versions`` row of one parsed document (identity already applied to ``doc``)."""
+    source = doc.get("source") or {}
+    sha = source.get("sha256") or ""
+    template = doc.get("template")
+    cells = doc.get("cells") or []
+    reason = reject_reason(doc)
+    variant = None if reason else rules.variant_of(template, (c["address"] for c in cells))
+    path = source.get("path")
+    url = source.get("url") or (path if isinstance(path, str) and path.startswith(("http://", "https://")) else None)
+    return {
+        "version_id": version_id_of(sha),
+        "sha256": sha,
+        "agency": doc.get("agency"),
+        "agency_key": rules.agency_key(doc.get("agency")),
+        "year": doc.get("year"),
+        "template": template if not reason else None,
+        "variant": variant,
+        "source_path": None if url else path,
+        "source_url": url,
+        "format": source.get("format"),
+        "bytes": source.get("bytes"),
+        "published_on": _date(doc.get("published_on")),
+        "publication_deadline": rules.publication_deadline(doc.get("agency"), doc.get("year")),
+        "parsed_at": parsed_at or run.loaded_at,
+        "parser_version": doc.get("parser_version"),
+        "sections": ",".join(doc.get("sections") or []),
+        "cell_count": len(cells),
+        "issue_count": len(doc.get("issues") or []),
+        "parse_error": doc.get("error"),
+        "reject_reason": reason,
+        "run_id": run.run_id,
+        "loaded_at": run.loaded_at,
+    }
+
+
+def cell_rows(version_id: str, doc: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
+    """One ``cells`` row per cell of the parse output, in tidy long form."""
+    for c in doc.get("cells") or []:
+        table_id, row_key, col_key = (c["address"].split(".") + ["", ""])[:3]
+        yield {
+            "version_id": version_id,
+            "address": c["address"],
+            "table_id": table_id,
+            "row_key": row_key,
+            "col_key": col_key,
+            "value": _decimal(c.get("value")),
+            "raw": c.get("raw"),
+            "semantic": c.get("semantic"),
+            "unit": c.get("unit"),
+            "page": c.get("page"),
+            "line": c.get("line"),
+            "label": c.get("label"),
+            "reason": c.get("reason"),
+        }
+
+
+def issue_rows(version_id: str, doc: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
+    """One ``parse_issues`` row per parser issue, numbered in document order."""
+    for seq, issue in enumerate(doc.get("issues") or [], start=1):
+        yield {
+            "version_id": version_id,
+            "seq": seq,
+            "code": issue.get("code"),
+            "severity": issue.get("severity"),
+            "address": issue.get("address"),
+            "page": issue.get("page"),
+            "message": issue.get("message"),
+        }
+
+
+def narrative_rows(version_id: str, doc: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
+    """Figures stated in the narrative (``doc["narrative"]``, or read from ``doc["text"]``)."""
+    narrative = dict(doc.get("narrative") or {})
+    if not narrative and doc.get("text"):
+        narrative = rules.narrative_facts(doc["text"])
+    for key, value in sorted(narrative.items()):
+        if value is not None:
+            yield {"version_id": version_id, "key": key, "value": float(value)}
+
+
+def _table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def build_frames(docs: Sequence[Mapping[str, Any]], run: RunInfo) -> dict[str, pa.Table]:
+    """The four staging tables for a batch of parsed documents (one Arrow table each).
+
+    Rejected documents (not statutory, unreadable) get a ``report_versions`` row and their parse
+    issues, but no cells.
+    """
+    versions: list[dict[str, Any]] = []
+    cells: list[dict[str, Any]] = []
+    issues: list[dict[str, Any]] = []
+    narrative: list[dict[str, Any]] = []
+    for doc in docs:
+        row = version_row(doc, run)
+        versions.append(row)
+        vid = row["version_id"]
+        issues.extend(issue_rows(vid, doc))
+        if row["reject_reason"] is None:
+            cells.extend(cell_rows(vid, doc))
+            narrative.extend(narrative_rows(vid, doc))
+    return {
+        "report_versions": _table(versions, REPORT_VERSIONS),
+        "cells": _table(cells, CELLS),
+        "parse_issues": _table(issues, PARSE_ISSUES),
+        "narrative_facts": _table(narrative, NARRATIVE_FACTS),
+    }

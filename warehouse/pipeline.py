@@ -1,0 +1,105 @@
+"""The dlt pipeline that loads staged reports into the ``stg`` dataset of the warehouse file.
+
+One ``pipeline.run`` per ingest run loads the four Arrow tables of :mod:`warehouse.frames`
+(report versions, cells, parse issues, narrative facts) with ``merge`` (delete-insert on
+``version_id``, composite primary keys), so loading the same document twice leaves the same rows.
+The schema contract freezes columns and data types: a parse result with an unexpected column or
+type fails the load (and its package is aborted) instead of silently drifting.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from warehouse.config import WarehouseConfig, prepare_environment
+from warehouse.db import WarehouseError, WarehouseLocked, connect, is_lock_error, lock_message
+from warehouse.frames import STAGING_TABLES
+
+PIPELINE_NAME = "xxgk"
+STAGING_DATASET = "stg"
+SCHEMA_CONTRACT = {"tables": "evolve", "columns": "freeze", "data_type": "freeze"}
+
+
+class LoadFailed(WarehouseError):
+    """The dlt load failed (schema contract, destination error); the package was aborted."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Rows handed to dlt per table and the wall time of the run."""
+
+    rows: dict[str, int]
+    seconds: float
+
+
+def make_pipeline(cfg: WarehouseConfig):  # -> dlt.Pipeline
+    """The dlt pipeline writing dataset ``stg`` of the warehouse file, state under ``cfg.dlt_dir``."""
+    prepare_environment(cfg)
+    import dlt
+
+    logging.getLogger("dlt").setLevel(logging.ERROR)
+    cfg.db_path.parent.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        pipelines_dir=str(cfg.dlt_dir),
+        destination=dlt.destinations.duckdb(str(cfg.db_path)),
+        dataset_name=STAGING_DATASET,
+    )
+
+
+def _resources(frames: dict[str, pa.Table]):
+    import dlt
+
+    out = []
+    for name, (schema, key) in STAGING_TABLES.items():
+        table = frames[name]
+        if table.schema != schema and table.schema.names == schema.names:
+            try:
+                table = table.cast(schema)  # same columns: normalise nullability/precision
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+                pass  # a different type: left to dlt's frozen data_type contract
+        out.append(
+            dlt.resource(
+                table,
+                name=name,
+                write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+                primary_key=key,
+                merge_key="version_id",
+                schema_contract=SCHEMA_CONTRACT,
+            )
+        )
+    return out
+
+
+def check_not_locked(cfg: WarehouseConfig) -> None:
+    """Fail fast, before parsing anything, when another process holds the warehouse file."""
+    connect(cfg.db_path).close()
+
+
+def _abort(pipeline) -> None:
+    """Abort packages left pending by a failed run so the next run starts clean (best effort)."""
+    try:
+        if pipeline.has_pending_data:
+            pipeline.abort_packages()
+    except Exception:
+        pipeline.drop_pending_packages()
+
+
+def load_frames(frames: dict[str, pa.Table], cfg: WarehouseConfig) -> LoadResult:
+    """Load the staging tables in one ``pipeline.run`` (merge, frozen contract)."""
+    started = time.perf_counter()
+    pipeline = make_pipeline(cfg)
+    try:
+        pipeline.run(_resources(frames))
+    except Exception as exc:  # dlt wraps everything in PipelineStepFailed
+        text = str(exc)
+        _abort(pipeline)
+        if is_lock_error(text):
+            raise WarehouseLocked(lock_message(cfg.db_path, text)) from None
+        first = next((line.strip() for line in text.splitlines() if "contract" in line.lower()), None)
+        raise LoadFailed(f"dlt load into {cfg.db_path} failed: {first or text.splitlines()[0]}") from exc
+    return LoadResult({name: frames[name].num_rows for name in STAGING_TABLES}, time.perf_counter() - started)

@@ -1,0 +1,117 @@
+"""Read-only questions to the warehouse, answered as plain dicts (for the CLI and for machines).
+
+* :func:`status` — counts per state and per year, and one entry per report version with its
+  agency, year, state and the ids of its failing error-level rules.
+* :func:`failing_checks` — one entry per failing (or not assessable) check, filterable by agency,
+  year, rule and severity.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+
+from warehouse.db import has_table
+
+STATES = ("promoted", "quarantined", "rejected", "superseded")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [{n: _plain(v) for n, v in zip(names, row, strict=True)} for row in cur.fetchall()]
+
+
+def is_initialised(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether at least one ingest run completed (staging and state tables exist)."""
+    return has_table(con, "stg", "report_versions") and has_table(con, "qa", "version_state")
+
+
+def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Counts by state and by year × state, and every report version with its state."""
+    counts = dict.fromkeys(STATES, 0)
+    if not is_initialised(con):
+        return {"counts": counts, "by_year": [], "versions": []}
+    for state, n in con.execute("SELECT state, count(*) FROM qa.version_state GROUP BY state").fetchall():
+        counts[state] = n
+    by_year = _rows(
+        con,
+        """
+        SELECT r.year,
+               count(*) FILTER (WHERE s.state = 'promoted') AS promoted,
+               count(*) FILTER (WHERE s.state = 'quarantined') AS quarantined,
+               count(*) FILTER (WHERE s.state = 'rejected') AS rejected,
+               count(*) FILTER (WHERE s.state = 'superseded') AS superseded
+        FROM qa.version_state s JOIN stg.report_versions r ON r.version_id = s.version_id
+        GROUP BY r.year ORDER BY r.year NULLS LAST
+        """,
+    )
+    versions = _rows(
+        con,
+        """
+        SELECT s.version_id, r.agency, r.year, r.template, s.state, s.failing_rules, s.warning_rules,
+               s.reason, s.superseded_by, coalesce(r.source_url, r.source_path) AS source, r.published_on,
+               s.decided_at
+        FROM qa.version_state s JOIN stg.report_versions r ON r.version_id = s.version_id
+        ORDER BY r.year NULLS LAST, r.agency NULLS LAST, s.decided_at, s.version_id
+        """,
+    )
+    for v in versions:
+        v["failing_rules"] = list(v["failing_rules"] or [])
+        v["warning_rules"] = list(v["warning_rules"] or [])
+    return {"counts": counts, "by_year": by_year, "versions": versions}
+
+
+def failing_checks(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    agency: str | None = None,
+    year: int | None = None,
+    rule: str | None = None,
+    severity: str | None = None,
+    include_superseded: bool = False,
+) -> list[dict[str, Any]]:
+    """Failing and not-assessable checks (``qa.v_failing_checks``), blocking ones first.
+
+    ``agency`` matches a substring of the agency name; ``rule`` an exact rule id or a prefix
+    ending in ``*`` (``T3_*``).  Checks of superseded versions are left out unless asked for.
+    """
+    if not is_initialised(con) or not has_table(con, "qa", "v_failing_checks"):
+        return []
+    where, params = ["true"], []
+    if agency:
+        where.append("(agency LIKE ? OR agency_key LIKE ?)")
+        params += [f"%{agency}%", f"%{agency}%"]
+    if year is not None:
+        where.append("year = ?")
+        params.append(year)
+    if rule:
+        if rule.endswith("*"):
+            where.append("rule_id LIKE ?")
+            params.append(rule[:-1].upper() + "%")
+        else:
+            where.append("rule_id = ?")
+            params.append(rule.upper())
+    if severity:
+        where.append("severity = ?")
+        params.append(severity)
+    if not include_superseded:
+        where.append("state <> 'superseded'")
+    return _rows(
+        con,
+        f"""
+        SELECT version_id, agency, year, state, rule_id, instance, severity, blocking, outcome,
+               lhs_value AS lhs, rhs_value AS rhs, message, source
+        FROM qa.v_failing_checks WHERE {" AND ".join(where)}
+        ORDER BY blocking DESC, year NULLS LAST, agency NULLS LAST, version_id, rule_id, instance
+        """,
+        params,
+    )
