@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from flows.console import err, out
 
 app = typer.Typer(
     name="xxgk",
@@ -25,10 +26,6 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks that print figures (never asserted in tests).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
-
-# Wide enough for 表三 when output is piped or captured (rich falls back to 80 columns there).
-out = Console(width=None if sys.stdout.isatty() else 150)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
 def sample_paths() -> list[Path]:

@@ -19,10 +19,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from flows.console import err, out
 from flows.ingest import STATE_LABELS
-
-out = Console()
-err = Console(stderr=True)
 
 WarehouseOpt = Annotated[
     Path | None,
