@@ -41,6 +41,20 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
+_SPACES = re.compile(r" {2,}")
+_EDGE_SPACE = re.compile(r"^[^\S\t]+|[^\S\t]+$")  # whitespace at a line's ends; tabs (cell breaks) kept
+
+
+def clean_lines(raw: str) -> list[str]:
+    """Non-blank lines of extracted text, runs of spaces folded and line ends trimmed (tabs kept)."""
+    out = []
+    for line in raw.split("\n"):
+        line = _EDGE_SPACE.sub("", _SPACES.sub(" ", line))
+        if line.strip():
+            out.append(line)
+    return out
+
+
 def clean_text(text: str) -> str:
     """Cell text with converter artefacts ([bookmark: …], &nbsp;, zero-width chars) removed."""
     return ARTEFACTS.sub("", text).replace("\u00a0", " ").replace("\u3000", " ")

@@ -28,6 +28,7 @@ import zlib
 from lxml import etree
 
 from sources.document import Document, Row, UnreadableDocument
+from sources.labels import clean_lines
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _W_MAIN = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -36,8 +37,6 @@ _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 _REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _OFFICE_DOC = ("/officeDocument",)
 _MAX_PART = 512 * 1024 * 1024
-_SPACES = re.compile(r" {2,}")
-_EDGE_SPACE = re.compile(r"^[^\S\t]+|[^\S\t]+$")  # whitespace at a line's ends, tabs (cell breaks) kept
 # Page layout, not a table cell: a cell over _LAYOUT_CHARS characters on at least _LAYOUT_LINES lines
 # (or over _LAYOUT_HUGE characters), in a row whose other cells hold no figure.
 _LAYOUT_CHARS = 200
@@ -130,15 +129,6 @@ def _pages(zf: zipfile.ZipFile) -> int | None:
             return None
         return pages if pages > 0 else None
     return None
-
-
-def _clean_lines(raw: str) -> list[str]:
-    out = []
-    for line in raw.split("\n"):
-        line = _EDGE_SPACE.sub("", _SPACES.sub(" ", line))
-        if line.strip():
-            out.append(line)
-    return out
 
 
 def _is_layout_row(texts: list[str]) -> bool:
@@ -318,7 +308,7 @@ class _Walker:
         for item in self.blocks(tc):
             if item.tag == self.P:
                 lines.append(self.paragraph_text(item).replace("\t", " "))
-        return "\n".join(_clean_lines("\n".join(lines)))
+        return "\n".join(clean_lines("\n".join(lines)))
 
     def table(self, tbl, out: list[str]) -> None:
         index = self.tables
@@ -377,5 +367,5 @@ def read_docx(data: bytes) -> Document:
             walker.body(body, out)
         except RecursionError as exc:  # pragma: no cover - pathological nesting
             raise UnreadableDocument("not_a_document", "the Word document is nested too deeply") from exc
-    text = "\n".join(_clean_lines("".join(out)))
+    text = "\n".join(clean_lines("".join(out)))
     return Document(format="docx", text=text, rows=walker.rows, pages=pages, title=walker.first_paragraph)

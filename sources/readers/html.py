@@ -32,6 +32,7 @@ import lxml.html
 from lxml import etree
 
 from sources.document import Document, Issue, Row, UnreadableDocument
+from sources.labels import clean_lines
 
 # --------------------------------------------------------------------------------------- encoding
 
@@ -389,8 +390,6 @@ _BOILER_TOKEN = re.compile(
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _STATUTORY_HINT = ("第二十条", "行政复议", "自然人", "申请人", "本年新收", "办理结果")
 _WS = re.compile(r"[ \t\n\r\f\v]+")
-_SPACES = re.compile(r" {2,}")
-_EDGE_SPACE = re.compile(r"^[^\S\t]+|[^\S\t]+$")  # whitespace at a line's ends, tabs (cell breaks) kept
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _INVISIBLE.update({0xA0: " ", 0x2002: " ", 0x2003: " ", 0x2009: " ", 0x202F: " "})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -409,15 +408,6 @@ def _ws(text: str) -> str:
 
 def _ws_pre(text: str) -> str:
     return text.translate(_INVISIBLE).replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-
-
-def _clean_lines(raw: str) -> list[str]:
-    out = []
-    for line in raw.split("\n"):
-        line = _EDGE_SPACE.sub("", _SPACES.sub(" ", line))
-        if line.strip():
-            out.append(line)
-    return out
 
 
 def _is_hidden(el) -> bool:
@@ -548,7 +538,7 @@ class _Walker:
     def cell_text(self, cell) -> str:
         parts: list[str] = []
         self.children(cell, parts, doc=False)
-        return "\n".join(_clean_lines("".join(parts)))
+        return "\n".join(clean_lines("".join(parts)))
 
     def row(self, tr, out: list[str], table: int, line: int) -> None:
         if _is_hidden(tr):
@@ -604,5 +594,5 @@ def read_html(data: bytes, content_type: str | None = None) -> Document:
     walker = _Walker(body_len=len(body.text_content()))
     parts: list[str] = []
     walker.node(body, parts, doc=True)
-    lines = _clean_lines("".join(parts))
+    lines = clean_lines("".join(parts))
     return Document(format="html", text="\n".join(lines), rows=walker.rows, issues=issues, title=_title(root))
