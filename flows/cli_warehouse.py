@@ -1,4 +1,5 @@
-"""Warehouse commands of the ``xxgk`` CLI: ``ingest``, ``checks``, ``status`` (and ``bench load``).
+"""Warehouse commands of the ``xxgk`` CLI: ``ingest``, ``checks``, ``status``, ``waive``, ``unwaive``,
+``waivers`` (and ``bench load``).
 
 :func:`register` attaches them to the lead's typer app (``flows/cli.py``).  Human output uses the
 Chinese labels of the templates in rich tables; ``--json`` prints machine-readable JSON on stdout.
@@ -33,6 +34,7 @@ WarehouseOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
 OUTCOME_LABELS = {"fail": "不通过", "not_assessable": "无法核对", "pass": "通过"}
+WAIVED_LABEL = "已豁免"
 STATE_STYLE = {"promoted": "green", "quarantined": "red", "rejected": "yellow", "superseded": "dim"}
 
 
@@ -115,7 +117,8 @@ def render_summary(summary: Any, console: Console) -> None:
             str(d.year or "—"),
             d.template or "—",
             state,
-            "、".join(d.failing_rules) or (d.reason if d.state == "rejected" else ""),
+            ("、".join(d.failing_rules) or (d.reason if d.state == "rejected" else "") or "")
+            + (f"[cyan]{WAIVED_LABEL}：{'、'.join(d.waived_rules)}[/]" if getattr(d, "waived_rules", None) else ""),
         )
     console.print(table)
     for d in summary.documents:
@@ -175,14 +178,19 @@ def checks(
         table.add_column(name, overflow="fold")
     for r in rows:
         sev = SEVERITY_LABELS.get(r["severity"], r["severity"])
+        outcome = OUTCOME_LABELS.get(r["outcome"], r["outcome"])
+        message = r["message"] or ""
+        if r.get("waived"):
+            outcome = f"{outcome}（[cyan]{WAIVED_LABEL}[/]）"
+            message += f"\n[cyan]{WAIVED_LABEL}：{r['waiver_reason']}（{r['waived_by']}，{_when(r['waived_at'])}）[/]"
         table.add_row(
             r["agency"] or "—",
             str(r["year"] or "—"),
             _state(r["state"]),
             r["rule_id"],
-            f"[red]{sev}[/]" if r["blocking"] else sev,
-            OUTCOME_LABELS.get(r["outcome"], r["outcome"]),
-            r["message"],
+            f"[red]{sev}[/]" if r["blocking"] and not r.get("waived") else sev,
+            outcome,
+            message,
         )
     out.print(table)
 
@@ -214,25 +222,157 @@ def status(warehouse: WarehouseOpt = None, as_json: JsonOpt = False) -> None:
     for name in ("版本", "发布机关", "年度", "格式", "状态", "未通过的错误级规则"):
         versions.add_column(name, overflow="fold")
     for v in data["versions"]:
+        rules = "、".join(v["failing_rules"]) or ((v["reason"] or "") if v["state"] == "rejected" else "")
+        if v.get("waived_rules"):
+            rules = (rules + "\n" if rules else "") + f"[cyan]{WAIVED_LABEL}：{'、'.join(v['waived_rules'])}[/]"
         versions.add_row(
             v["version_id"],
             v["agency"] or "—",
             str(v["year"] or "—"),
             v["template"] or "—",
             _state(v["state"]),
-            "、".join(v["failing_rules"]) or ((v["reason"] or "") if v["state"] == "rejected" else ""),
+            rules,
         )
     out.print(versions)
 
 
 def bench_load(
-    reports: Annotated[int, typer.Option(help="Synthetic reports per run.")] = 100,
+    reports: Annotated[int, typer.Option(help="Synthetic reports (the issue's target is 10,000).")] = 10_000,
     docs: Annotated[bool, typer.Option("--docs/--no-docs", help="Include the GX Data Docs update.")] = True,
 ) -> None:
-    """Time load + validate + promote of N synthetic reports (cold run, idempotent re-run, revisions)."""
+    """Load, validate and promote N synthetic reports; print load, validation, promotion and fixed cost."""
     from flows.bench import bench_load as run_bench
 
     run_bench(reports, data_docs=docs, echo=out.print)
+
+
+def _when(value: Any) -> str:
+    """A timestamp (datetime or ISO text) as ``2025-03-01 08:00`` UTC."""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value or "")
+    return text[:16].replace("T", " ")
+
+
+def waive(
+    version: Annotated[str, typer.Argument(help="Report version id (or a unique prefix of it; see xxgk status).")],
+    rule: Annotated[str, typer.Argument(help="Rule id of the failing check, e.g. T4_BLOCK_TOTAL.")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why the failure is acceptable (required).")],
+    instance: Annotated[
+        str | None, typer.Option(help="Only this instance of the rule (column/row/block); default: all of them.")
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who waives (default: the OS user).")] = None,
+    warehouse: WarehouseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Waive a failing check of one report version; the version is decided again (promoted if nothing else blocks)."""
+    from warehouse.db import connect
+    from warehouse.waivers import add_waiver
+
+    with _one_line_errors():
+        con = connect(_config(warehouse).db_path)
+        try:
+            result = add_waiver(con, version, rule, reason, instance=instance, by=by)
+        finally:
+            con.close()
+    _report_waiver(result, as_json)
+
+
+def unwaive(
+    version: Annotated[str, typer.Argument(help="Report version id (or a unique prefix of it).")],
+    rule: Annotated[str, typer.Argument(help="Rule id of the waiver to remove.")],
+    instance: Annotated[str | None, typer.Option(help="The instance the waiver names (default: all, '*').")] = None,
+    warehouse: WarehouseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove a waiver; the version is decided again (taken out of pub if the check blocks it)."""
+    from warehouse.db import connect
+    from warehouse.waivers import remove_waiver
+
+    with _one_line_errors():
+        con = connect(_config(warehouse).db_path)
+        try:
+            result = remove_waiver(con, version, rule, instance=instance)
+        finally:
+            con.close()
+    _report_waiver(result, as_json)
+
+
+def _report_waiver(result: Any, as_json: bool) -> None:
+    """What ``waive`` / ``unwaive`` did: the waiver and the version's state before and after."""
+    r, d = result, result.redecision
+    if as_json:
+        _dump(
+            {
+                "action": r.action,
+                "version_id": r.version.version_id,
+                "agency": r.version.agency,
+                "year": r.version.year,
+                "rule_id": r.rule_id,
+                "instance": r.instance,
+                "severity": r.severity,
+                "reason": r.reason,
+                "waived_by": r.waived_by,
+                "waived_at": r.waived_at,
+                "state_before": d.before,
+                "state": d.after,
+                "failing_rules": d.decision.failing_rules,
+                "waived_rules": d.decision.waived_rules,
+                "superseded": d.superseded,
+                "superseded_by": d.superseded_by,
+                "restored": d.restored,
+            }
+        )
+        return
+    verb = {"added": "已豁免", "updated": "已更新豁免", "removed": "已撤销豁免"}[r.action]
+    what = r.rule_id + ("" if r.instance == "*" else f"（{r.instance}）")
+    out.print(
+        f"{verb} {what}：{r.version.agency or '?'} {r.version.year or '?'}（版本 {r.version.version_id}）",
+        highlight=False,
+    )
+    if r.action != "removed":
+        out.print(f"  理由：{r.reason}（{r.waived_by}，{_when(r.waived_at)} UTC）", highlight=False)
+    if r.severity != "error":
+        out.print("  该规则为警告级，本来就不阻止发布。", highlight=False)
+    out.print(f"  状态：{_state(d.before)} → {_state(d.after)}", highlight=False)
+    if d.decision.failing_rules:
+        out.print(f"  仍未通过的错误级规则：{'、'.join(d.decision.failing_rules)}", highlight=False)
+    if d.superseded:
+        out.print(f"  取代了已发布的版本 {d.superseded}", highlight=False)
+    if d.superseded_by:
+        out.print(f"  同一机关同一年度已发布了更新的版本 {d.superseded_by}，本版本不发布", highlight=False)
+    if d.restored:
+        out.print(f"  重新发布了此前被取代的版本 {d.restored}", highlight=False)
+
+
+def waivers(warehouse: WarehouseOpt = None, as_json: JsonOpt = False) -> None:
+    """List the waivers: version, rule, why, who and when."""
+    from warehouse.waivers import list_waivers
+
+    with _one_line_errors(), _reader(warehouse) as (con, cfg):
+        rows = [] if con is None else list_waivers(con)
+    if as_json:
+        _dump(rows)
+        return
+    if not rows:
+        out.print("没有豁免。")
+        return
+    table = Table(title=f"豁免（{len(rows)} 项）", title_justify="left", header_style="bold")
+    for name in ("版本", "发布机关", "年度", "状态", "规则", "理由", "豁免人", "时间（UTC）"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        rule = r["rule_id"] + ("" if r["instance"] == "*" else f"（{r['instance']}）")
+        if not r["checks_waived"]:
+            rule += "\n[dim]（该规则现已通过）[/]"
+        table.add_row(
+            r["version_id"],
+            r["agency"] or "—",
+            str(r["year"] or "—"),
+            _state(r["state"]) if r["state"] else "—",
+            rule,
+            r["reason"],
+            r["waived_by"] or "—",
+            _when(r["waived_at"]),
+        )
+    out.print(table)
 
 
 def run_demo(paths: list[Path], console: Console, warehouse: Path | None = None) -> Any:
@@ -259,8 +399,16 @@ def _find_group(app: typer.Typer, name: str) -> typer.Typer | None:
 
 
 def register(app: typer.Typer) -> None:
-    """Attach ``ingest``, ``checks`` and ``status`` (and ``bench load`` if a ``bench`` group exists)."""
-    commands: list[tuple[str, Callable[..., None]]] = [("ingest", ingest), ("checks", checks), ("status", status)]
+    """Attach ``ingest``, ``checks``, ``status``, ``waive``, ``unwaive``, ``waivers`` (and ``bench load``
+    if a ``bench`` group exists)."""
+    commands: list[tuple[str, Callable[..., None]]] = [
+        ("ingest", ingest),
+        ("checks", checks),
+        ("status", status),
+        ("waive", waive),
+        ("unwaive", unwaive),
+        ("waivers", waivers),
+    ]
     for name, fn in commands:
         app.command(name)(fn)
     bench = _find_group(app, "bench")

@@ -20,9 +20,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warehouse.config import WarehouseConfig
+
+if TYPE_CHECKING:  # imported lazily at run time (the CLI starts without dlt, GX or DuckDB)
+    import duckdb
+
+    from warehouse.checks import Decision
+    from warehouse.frames import RunInfo
 
 STATE_LABELS = {
     "promoted": "已发布",
@@ -49,6 +55,7 @@ class DocumentOutcome:
     warning_rules: list[str] = field(default_factory=list)
     reason: str | None = None
     messages: list[str] = field(default_factory=list)  # failing error-level checks, Chinese
+    waived_rules: list[str] = field(default_factory=list)  # failing rules a reviewer waived
 
 
 @dataclass
@@ -99,18 +106,21 @@ def known_versions(cfg: WarehouseConfig, shas: Sequence[str]) -> dict[str, dict[
     """Documents (by sha256) whose version already has a decided state in the warehouse."""
     if not shas or not cfg.db_path.exists():
         return {}
-    from warehouse.db import connect, has_table
+    from warehouse.db import connect, has_column, has_table
 
     con = connect(cfg.db_path)
     try:
         if not (has_table(con, "stg", "report_versions") and has_table(con, "qa", "version_state")):
             return {}
+        waivers = has_column(con, "qa", "version_state", "waived_rules")  # False: written before waivers
         rows = con.execute(
-            """
+            f"""
             SELECT r.sha256, r.version_id, r.agency, r.year, r.template, s.state, s.failing_rules,
                    s.warning_rules, s.reason,
                    (SELECT list(k.message ORDER BY k.rule_id, k.instance) FROM qa.check_results k
-                     WHERE k.version_id = r.version_id AND k.blocking AND k.outcome <> 'pass') AS messages
+                     WHERE k.version_id = r.version_id AND k.blocking AND k.outcome <> 'pass'
+                       AND NOT {"coalesce(k.waived, false)" if waivers else "false"}) AS messages,
+                   {"s.waived_rules" if waivers else "NULL"}
             FROM stg.report_versions r JOIN qa.version_state s ON s.version_id = r.version_id
             WHERE r.sha256 IN (SELECT unnest(?::VARCHAR[]))
             """,
@@ -129,6 +139,7 @@ def known_versions(cfg: WarehouseConfig, shas: Sequence[str]) -> dict[str, dict[
         "warning_rules",
         "reason",
         "messages",
+        "waived_rules",
     )
     return {r[0]: dict(zip(keys, r, strict=True)) for r in rows}
 
@@ -147,6 +158,7 @@ def _unchanged(path: str, known: Mapping[str, Any]) -> DocumentOutcome:
         warning_rules=list(known["warning_rules"] or []),
         reason=known["reason"],
         messages=list(known["messages"] or []),
+        waived_rules=list(known.get("waived_rules") or []),
     )
 
 
@@ -243,7 +255,7 @@ def ingest_documents(
     transaction.  Documents without a sha256 get one computed from their content; documents whose
     version already has a state are skipped when ``skip_known``.
     """
-    from warehouse import checks, schema
+    from warehouse import checks
     from warehouse.db import connect
     from warehouse.frames import RunInfo, build_frames, reject_reason, version_id_of
     from warehouse.pipeline import load_frames
@@ -291,23 +303,8 @@ def ingest_documents(
     statutory = [vid for vid in order if vid not in rejected]
     con = connect(cfg.db_path)
     try:
+        validation = validate_batch(con, statutory, cfg, run, data_docs, timings)
         t = time.perf_counter()
-        schema.prepare(con)
-        checks.stage_batch(con, statutory)
-        inputs = checks.check_inputs(con)
-        facts = checks.batch_facts(con)
-        py = checks.python_results(checks.batch_versions(con), facts)
-        timings["checks_sql"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        from expectations.gx_runner import validate
-
-        gx = validate(inputs, cfg.gx_dir, run_name=run.run_id, docs=data_docs)
-        timings["validate_gx"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        assembled = checks.assemble_results(inputs, gx.outcomes, py, run.run_id, now)
-        decisions = checks.decide(assembled.table, statutory)
         run_row = {
             "run_id": run.run_id,
             "started_at": now,
@@ -316,43 +313,100 @@ def ingest_documents(
             "unchanged": len(unchanged),
             "seconds_parse": timings["parse"],
             "seconds_load": timings["load"],
-            "seconds_validate": timings["checks_sql"] + timings["validate_gx"],
+            "seconds_validate": timings["validate"],
             "seconds_promote": None,
-            "engines_disagree": len(assembled.disagreements),
+            "engines_disagree": len(validation.disagreements),
         }
         result = apply_run(
             con,
             run_id=run.run_id,
             decided_at=now,
             order=order,
-            decisions=decisions,
+            decisions=validation.decisions,
             rejected=rejected,
-            checks=assembled.table,
+            checks=checks.CHECKS_TABLE,
             run_row=run_row,
         )
         timings["promote"] = time.perf_counter() - t
     finally:
         con.close()
 
-    messages: dict[str, list[str]] = {}
-    for r in assembled.table.select(["version_id", "blocking", "outcome", "message"]).to_pylist():
-        if r["blocking"] and r["outcome"] != "pass":
-            messages.setdefault(r["version_id"], []).append(r["message"])
     for vid, doc in zip(order, docs, strict=True):
         out = _outcome(doc, vid, result.states[vid], rejected.get(vid))
-        if vid in decisions:
-            out.failing_rules = decisions[vid].failing_rules
-            out.warning_rules = decisions[vid].warning_rules
-            out.reason = decisions[vid].reason
-            out.messages = messages.get(vid, [])
+        decision = validation.decisions.get(vid)
+        if decision is not None:
+            out.failing_rules = decision.failing_rules
+            out.warning_rules = decision.warning_rules
+            out.waived_rules = decision.waived_rules
+            out.reason = decision.reason
+            out.messages = decision.messages
         summary.documents.append(out)
     for state in ("promoted", "quarantined", "rejected", "superseded"):
         summary.counts[state] = sum(1 for d in summary.documents if d.new and d.state == state)
     summary.counts["previously_published_superseded"] = len(result.superseded)
     summary.superseded = result.superseded
-    summary.disagreements = assembled.disagreements
-    summary.data_docs = gx.data_docs
+    summary.disagreements = validation.disagreements
+    summary.data_docs = validation.data_docs
     summary.timings.update(
-        {"load_rows": float(sum(load.rows.values())), "gx_expectations": float(gx.evaluated_expectations)}
+        {
+            "load_rows": float(sum(load.rows.values())),
+            "checks": float(validation.checks),
+            "gx_expectations": float(validation.gx_expectations),
+            "py_checks": float(validation.py_checks),
+        }
     )
     return summary
+
+
+@dataclass
+class Validation:
+    """What :func:`validate_batch` produced: a decision per statutory version and run statistics;
+    the check results themselves are in the connection's temporary table ``run_checks``."""
+
+    decisions: dict[str, Decision]
+    disagreements: list[tuple[str, str | None, str | None, str | None]]
+    checks: int
+    gx_expectations: int
+    py_checks: int  # checks the Python reference evaluated
+    data_docs: str | None
+
+
+def validate_batch(
+    con: duckdb.DuckDBPyConnection,
+    statutory: Sequence[str],
+    cfg: WarehouseConfig,
+    run: RunInfo,
+    data_docs: bool,
+    timings: dict[str, float],
+) -> Validation:
+    """Every rule on every statutory version of the run: SQL once, GX once, the Python reference on
+    the versions that need messages (and a sample); timings ``checks_sql``, ``validate_gx``,
+    ``validate_py``, ``assemble`` and their sum ``validate``."""
+    from expectations.gx_runner import validate
+    from warehouse import checks, schema
+
+    started = t = time.perf_counter()
+    schema.prepare(con)
+    checks.stage_batch(con, statutory)
+    rows = checks.materialise_inputs(con)
+    frame = checks.gx_input(con)
+    timings["checks_sql"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    gx = validate(frame, cfg.gx_dir, run_name=run.run_id, docs=data_docs)
+    del frame
+    timings["validate_gx"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    targets = checks.reference_targets(con, gx.failed, gx.not_assessable)
+    py = checks.python_results(targets, checks.reference_facts(con, targets))
+    timings["validate_py"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    assembled = checks.assemble_results(con, gx.failed, gx.not_assessable, py, run.run_id, run.loaded_at)
+    decisions = checks.decide(con, statutory)
+    timings["assemble"] = time.perf_counter() - t
+    timings["validate"] = time.perf_counter() - started
+    return Validation(
+        decisions, assembled.disagreements, rows, gx.evaluated_expectations, len(py), gx.data_docs
+    )

@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sources.document import Document, Issue, Row
 from sources.labels import match_label, match_prefix, normalize_label, to_simplified
@@ -120,35 +120,52 @@ def _section_kind(norm: str, template: Template) -> str | None:
     return None
 
 
+class Match(NamedTuple):
+    """A row label matched to a template row: ``key`` is ``table.row`` (None when unmatched),
+    ``cell`` the index in the row of the last label cell used (values start after it)."""
+
+    key: str | None
+    printed: str
+    how: str  # exact | fuzzy | prefix | unknown | none
+    cell: int = -1
+
+
+def _candidates(kinds: Iterable[str], index: dict[str, dict[str, tuple[str, ...]]]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for kind in kinds:
+        out.update(index[kind])
+    return out
+
+
 def _match_row(
     labels: tuple[tuple[int, str], ...], kinds: Iterable[str], index: dict[str, dict[str, tuple[str, ...]]]
-) -> tuple[str | None, str, str]:
+) -> Match:
     """The template row named by the row's rightmost matching label (or joined adjacent labels).
 
-    Returns ``(table.row, printed label, how)``.  A substantive label cell to the right of the
-    match that matches nothing makes the row ambiguous: ``(None, label, "unknown")``.
+    A substantive label cell (no digits: a text value such as "约10件" is a value, not a label) to the
+    right of the match that matches nothing makes the row ambiguous: ``how == "unknown"``.
     """
-    candidates: dict[str, tuple[str, ...]] = {}
-    for kind in kinds:
-        candidates.update(index[kind])
+    candidates = _candidates(kinds, index)
     texts = [t for _, t in labels]
     for end in range(len(texts) - 1, -1, -1):
+        cell = labels[end][0]
         for start in range(end, max(-1, end - 4), -1):
             joined = "".join(texts[start : end + 1])
             key, how = match_label(joined, candidates, cutoff=1.01)
             if key:
-                return key, joined, how
+                return Match(key, joined, how, cell)
         key, how = match_label(texts[end], candidates)
         if key:
-            return key, texts[end], how
+            return Match(key, texts[end], how, cell)
         if end >= 1:
             joined = "".join(texts[end - 1 : end + 1])
             key, how = match_label(joined, candidates)
             if key:
-                return key, joined, how
-        if len(normalize_label(texts[end])) >= 4 and not _is_context_label(texts[end]):
-            return None, texts[end], "unknown"
-    return None, "", "none"
+                return Match(key, joined, how, cell)
+        norm = normalize_label(texts[end])
+        if len(norm) >= 4 and not re.search(r"\d", norm) and not _is_context_label(texts[end]):
+            return Match(None, texts[end], "unknown", cell)
+    return Match(None, "", "none")
 
 
 def _match_wrapped(
@@ -156,26 +173,24 @@ def _match_wrapped(
     labels: tuple[tuple[int, str], ...],
     kinds: Iterable[str],
     index: dict[str, dict[str, tuple[str, ...]]],
-) -> tuple[str, str, str] | None:
+) -> Match | None:
     """Match a label wrapped over rows: label-only rows before, numbers on this one.
 
     Tries the tails of the preceding label-only rows joined to each label of this row, exactly,
     then as the unique prefix of one template label (the rest printed on a following line).
     """
-    candidates: dict[str, tuple[str, ...]] = {}
-    for kind in kinds:
-        candidates.update(index[kind])
-    texts = [t.split()[-1] if t.split() else t for _, t in labels if len(normalize_label(t)) > 1]
+    candidates = _candidates(kinds, index)
+    texts = [(i, t.split()[-1] if t.split() else t) for i, t in labels if len(normalize_label(t)) > 1]
     heads = ["".join(pending[i:]) for i in range(len(pending))] + [""]
-    for text in reversed(texts):
+    for cell, text in reversed(texts):
         for head in heads:
             joined = head + text
             key, how = match_label(joined, candidates, cutoff=1.01)
             if key:
-                return key, joined, "exact" if head else how
+                return Match(key, joined, "exact" if head else how, cell)
             prefix = match_prefix(joined, candidates)
             if prefix:
-                return prefix, joined, "prefix"
+                return Match(prefix, joined, "prefix", cell)
     return None
 
 
@@ -226,7 +241,7 @@ def _walk(doc: Document, template: Template) -> Walk:
             if _t4_row(cl, row, template, walk):
                 kind = "t4"
                 continue
-        if not cl.values or not any(v.strip() for v in cl.values):
+        if not any(c.strip() and looks_like_value(c) for c in row.cells):
             # A label whose tail (and numbers) may continue on the next rows; single characters
             # are a vertically printed group label (三/、/本/年…) and never part of an item label.
             texts = [t for _, t in cl.labels if len(normalize_label(t)) > 1]
@@ -235,11 +250,10 @@ def _walk(doc: Document, template: Template) -> Walk:
             continue
             continue
         allowed = [k for k in allowed if k != "t4"]
-        key, printed, how = _match_row(cl.labels, allowed, index)
-        if how in ("unknown", "fuzzy", "none") and cl.labels:
-            wrapped = _match_wrapped(pending, cl.labels, allowed, index)
-            if wrapped is not None:
-                key, printed, how = wrapped
+        match = _match_row(cl.labels, allowed, index)
+        if match.how in ("unknown", "fuzzy", "none") and cl.labels:
+            match = _match_wrapped(pending, cl.labels, allowed, index) or match
+        key, printed, how = match.key, match.printed, match.how
         pending = []
         if key is None:
             if how == "unknown":
@@ -259,6 +273,8 @@ def _walk(doc: Document, template: Template) -> Walk:
                     f"label_{how}_match", "info", f"label {printed!r} read as {table.row(row_key).label}", key, row.page
                 )
             )
+        # Values are every cell after the matched label, so a text value ("约10件") stays a TEXT cell.
+        cl = Classified(cl.labels, tuple(row.cells[match.cell + 1 :]))
         _assign(walk, template, table, row_key, cl, row, printed, t2_cols.get(table.id))
     return walk
 
@@ -336,7 +352,7 @@ def _t4_row(cl: Classified, row: Row, template: Template, walk: Walk) -> bool:
         return True
     if cl.labels and len(cl.values) >= 5:
         blocks = {f"t4.{r.key}": r.match_keys for r in t4.rows}
-        key, printed, _ = _match_row(cl.labels[-1:], ["t4"], {"t4": blocks, "t2": {}, "t3": {}})
+        key, printed, _, _ = _match_row(cl.labels[-1:], ["t4"], {"t4": blocks, "t2": {}, "t3": {}})
         if key:
             walk.tables_seen.add("t4")
             _assign(walk, template, t4, key.split(".")[1], cl, row, printed, None)

@@ -1,18 +1,3 @@
-"""Shared test helpers: where the optional reference material lives, and skips when it is absent."""
+"""Suite-wide pytest configuration (helpers shared by tests live in plain modules: refdata, factory)."""
 
-from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-
-
-def shared_dir(name: str) -> Path:
-    """``../shared/<name>`` or a clean skip when the reference material is not checked out beside us."""
-    path = SHARED / name
-    if not path.is_dir():
-        pytest.skip(f"../shared/{name} is not present beside the checkout; reference-data test skipped")
-    return path
+from refdata import ROOT, SHARED, shared_dir  # noqa: F401 - re-exported for older imports

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 
-from conftest import shared_dir
+from refdata import shared_dir
 
 from sources.parse import parse_path
 

@@ -5,12 +5,24 @@ same keys as :func:`sources.rules.report_facts`).  ``qa.v_check_inputs`` joins t
 versions listed in ``qa.batch`` (and of their previous-year versions) with the rule instances and
 terms in ``ref``; it yields one row per report version × rule × instance with ``lhs``, ``rhs``,
 ``assessable``, ``lhs_frac`` (the columns Great Expectations validates) and ``sql_outcome`` (the
-same decision in SQL).  :func:`assemble_results` adds the Python evaluation (Chinese message,
-``py_outcome``) and the GX outcome, and :func:`decide` turns the results into version states.
+same decision in SQL).
+
+A run works on two temporary tables of its connection, so that the ~260 rows per report never
+pass through Python one by one:
+
+1. :func:`materialise_inputs` — ``run_check_inputs``: the view, computed once (key ``rowid``);
+2. :func:`gx_input` — the numeric frame GX validates (one GX run over every row);
+3. :func:`reference_targets` / :func:`reference_facts` / :func:`python_results` — the Python
+   reference (Chinese messages, ``py_outcome``) on every check SQL or GX did not pass, reading only
+   the facts those checks need, and on every check of a sample of versions;
+4. :func:`assemble_results` — ``run_checks``: the stored rows (worst verdict of the three engines,
+   waivers applied), built by one SQL statement;
+5. :func:`decide` — one :class:`Decision` per version, aggregated in SQL.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +33,6 @@ import pandas as pd
 import pyarrow as pa
 
 from sources import rules
-from warehouse.schema import CHECK_RESULTS
 
 FACTS_VIEW = """
 CREATE OR REPLACE VIEW qa.v_facts AS
@@ -133,15 +144,17 @@ SELECT version_id || '|' || rule_id || '|' || instance AS check_key,
 FROM checked
 """
 
-# Columns GX sees; nullable SQL numbers arrive as float64 (pandas nullable Int64 breaks GX pair rules).
-GX_COLUMNS = ("check_key", "rule_id", "op", "lhs", "rhs", "assessable", "lhs_frac")
+INPUTS_TABLE = "run_check_inputs"
+CHECKS_TABLE = "run_checks"
+PY_SAMPLE = 200  # versions whose passing checks the Python reference also re-evaluates, per run
 
 
 def stage_batch(con: duckdb.DuckDBPyConnection, version_ids: Sequence[str]) -> int:
     """Fill ``qa.batch`` with the statutory versions to validate and their previous-year version.
 
     The previous-year version of (agency_key, year) is the published one for year − 1 if any,
-    else the most recently loaded statutory version for year − 1.  Returns the batch size.
+    else the most recently loaded statutory version for year − 1 that was validated (or is in this
+    batch) — never a version a killed run left unvalidated in ``stg``.  Returns the batch size.
     """
     con.execute("DELETE FROM qa.batch")
     if not version_ids:
@@ -153,6 +166,8 @@ def stage_batch(con: duckdb.DuckDBPyConnection, version_ids: Sequence[str]) -> i
           (SELECT p.version_id FROM stg.report_versions p
              LEFT JOIN pub.report_versions pp ON pp.version_id = p.version_id
             WHERE p.agency_key = v.agency_key AND p.year = v.year - 1 AND p.variant IS NOT NULL
+              AND (p.version_id IN (SELECT version_id FROM qa.version_state)
+                   OR list_contains(?::VARCHAR[], p.version_id))
             ORDER BY (pp.version_id IS NOT NULL) DESC, p.loaded_at DESC, p.version_id
             LIMIT 1) AS prev_version_id,
           b.seq
@@ -160,26 +175,192 @@ def stage_batch(con: duckdb.DuckDBPyConnection, version_ids: Sequence[str]) -> i
         JOIN stg.report_versions v ON v.version_id = b.version_id
         WHERE v.variant IS NOT NULL
         """,
-        [list(version_ids), list(version_ids)],
+        [list(version_ids), list(version_ids), list(version_ids)],
     )
     return int(con.execute("SELECT count(*) FROM qa.batch").fetchall()[0][0])
 
 
+def materialise_inputs(con: duckdb.DuckDBPyConnection) -> int:
+    """``run_check_inputs`` (temporary): ``qa.v_check_inputs`` of the batch, computed once.
+
+    One row per version × rule × instance; its ``rowid`` (0 … n−1) is the key GX reports.
+    Returns the number of rows.
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {INPUTS_TABLE} AS SELECT * FROM qa.v_check_inputs")
+    return int(con.execute(f"SELECT count(*) FROM {INPUTS_TABLE}").fetchall()[0][0])
+
+
 def check_inputs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per version × rule × instance of the batch (``qa.v_check_inputs``), floats for GX."""
+    """One row per version × rule × instance of the batch (``qa.v_check_inputs``), floats for GX.
+
+    For inspection and tests (string ``check_key``); a run uses :func:`materialise_inputs`.
+    """
     df = con.sql("SELECT * FROM qa.v_check_inputs ORDER BY version_id, seq").df()
     for col in ("lhs", "rhs", "assessable", "lhs_frac"):
         df[col] = df[col].astype("float64")
     return df
 
 
-def batch_facts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, rules.Fact]]:
-    """Facts of the batch versions and of their previous-year versions, by version id."""
+def gx_input(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The frame GX validates, straight from ``run_check_inputs`` via Arrow (numeric columns only).
+
+    ``check_key`` is the row's ``rowid``: integer keys keep GX's batch hashing cheap (hashing
+    2.6 M string keys costs GX 4 s, the whole validation of integer keys 2 s).
+    """
+    from expectations.specs import gx_frame_sql
+
+    return con.sql(gx_frame_sql(INPUTS_TABLE)).to_arrow_table().to_pandas()
+
+
+def _gx_table(failed: Iterable[int], not_assessable: Iterable[int]) -> pa.Table:
+    """(k, gx_outcome) of the rows GX reported unexpected; every other row passed GX."""
+    na = sorted(set(not_assessable))
+    fail = sorted(set(failed) - set(na))
+    return pa.table(
+        {
+            "k": pa.array(na + fail, pa.int64()),
+            "gx_outcome": pa.array(["not_assessable"] * len(na) + ["fail"] * len(fail), pa.string()),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ReferenceTarget:
+    """A version the Python reference evaluates: every instance (``keys`` None: a sampled version)
+    or only the (rule_id, instance) keys SQL or GX did not pass."""
+
+    version_id: str
+    variant: str
+    prev_version_id: str | None
+    keys: frozenset[tuple[str, str]] | None = None
+
+
+def reference_targets(
+    con: duckdb.DuckDBPyConnection,
+    gx_failed: Iterable[int] = (),
+    gx_not_assessable: Iterable[int] = (),
+    sample: int = PY_SAMPLE,
+) -> list[ReferenceTarget]:
+    """What the Python reference evaluates, in batch order.
+
+    Every check SQL or GX did not pass (its Chinese message is needed), and every check of
+    ``sample`` versions spread evenly over the batch (all versions of a batch of up to ``sample``),
+    so that the reference keeps cross-checking passing results without evaluating 2.6 M checks.
+    """
+    con.register("_gx_nonpass", _gx_table(gx_failed, gx_not_assessable))
+    try:
+        rows = con.execute(
+            f"""
+            WITH nonpass AS (
+              SELECT version_id, rule_id, instance FROM {INPUTS_TABLE} WHERE sql_outcome <> 'pass'
+              UNION SELECT i.version_id, i.rule_id, i.instance FROM {INPUTS_TABLE} i JOIN _gx_nonpass g ON g.k = i.rowid
+            ), numbered AS (
+              SELECT b.*, row_number() OVER (ORDER BY b.seq) - 1 AS n, count(*) OVER () AS total FROM qa.batch b
+            )
+            SELECT b.version_id, b.variant, b.prev_version_id,
+                   ? > 0 AND b.n % greatest(1, ceil(b.total / ?)) = 0 AS sampled,
+                   list(p.rule_id) FILTER (WHERE p.rule_id IS NOT NULL),
+                   list(p.instance) FILTER (WHERE p.rule_id IS NOT NULL)
+            FROM numbered b LEFT JOIN nonpass p ON p.version_id = b.version_id
+            GROUP BY ALL
+            HAVING sampled OR count(p.rule_id) > 0
+            ORDER BY min(b.seq)
+            """,
+            [sample, max(1, sample)],
+        ).fetchall()
+    finally:
+        con.unregister("_gx_nonpass")
+    return [
+        ReferenceTarget(vid, variant, prev, None if sampled else frozenset(zip(rule_ids, instances, strict=True)))
+        for vid, variant, prev, sampled, rule_ids, instances in rows
+    ]
+
+
+@functools.cache
+def _instance(variant: str, rule_id: str, instance: str) -> rules.RuleInstance | None:
+    return next((i for i in rules.rule_instances(variant) if i.key == (rule_id, instance)), None)
+
+
+@functools.cache
+def facts_read_by(variant: str, rule_id: str, instance: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(this-year, previous-year) fact addresses :func:`sources.rules.evaluate` reads for one instance:
+    its terms, the previous report's template edition (cross-year guard), and every cell of the
+    table a "complete" message lists."""
+    inst = _instance(variant, rule_id, instance)
+    if inst is None:
+        return frozenset(), frozenset()
+    terms = (*inst.lhs, *inst.rhs, *inst.rhs_alt)
+    this = {t.address for t in terms if t.address and t.scope != "prev"}
+    prev = {t.address for t in terms if t.address and t.scope == "prev"}
+    if inst.guard == "prev":
+        prev.add("meta.template_edition")
+    if inst.style == "complete":
+        this.update(c.address for c in rules.cell_specs(variant) if c.table == inst.instance)
+    return frozenset(this), frozenset(prev)
+
+
+def _needed_pairs(targets: Iterable[ReferenceTarget]) -> tuple[list[str], pa.Table]:
+    """Versions whose facts are all needed, and (version_id, address) pairs needed of the others."""
+    whole: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
+    for t in targets:
+        if t.keys is None:
+            whole.update(v for v in (t.version_id, t.prev_version_id) if v)
+            continue
+        for rule_id, instance in t.keys:
+            this, prev = facts_read_by(t.variant, rule_id, instance)
+            pairs.update((t.version_id, a) for a in this)
+            if t.prev_version_id:
+                pairs.update((t.prev_version_id, a) for a in prev)
+    ordered = sorted(pairs)
+    table = pa.table(
+        {
+            "version_id": pa.array([p[0] for p in ordered], pa.string()),
+            "address": pa.array([p[1] for p in ordered], pa.string()),
+        }
+    )
+    return sorted(whole), table
+
+
+def reference_facts(
+    con: duckdb.DuckDBPyConnection, targets: Sequence[ReferenceTarget]
+) -> dict[str, dict[str, rules.Fact]]:
+    """The facts the reference needs for ``targets``: all facts of sampled versions (and their
+    previous years), only the facts the selected instances read for the others."""
+    whole, pairs = _needed_pairs(targets)
+    con.register("_needed", pairs)
+    try:
+        rows = con.execute(
+            """
+            WITH wanted AS (SELECT DISTINCT version_id FROM _needed UNION SELECT unnest(?::VARCHAR[]))
+            SELECT f.version_id, f.address, f.value, f.semantic, f.raw
+            FROM qa.v_facts f
+            WHERE f.version_id IN (SELECT version_id FROM wanted)
+              AND (f.version_id IN (SELECT unnest(?::VARCHAR[]))
+                   OR (f.version_id, f.address) IN (SELECT (version_id, address) FROM _needed))
+            """,
+            [whole, whole],
+        ).fetchall()
+    finally:
+        con.unregister("_needed")
+    out: dict[str, dict[str, rules.Fact]] = defaultdict(dict)
+    for vid, address, value, semantic, raw in rows:
+        out[vid][address] = rules.Fact(value, semantic or "MISSING", raw)
+    return out
+
+
+def batch_facts(
+    con: duckdb.DuckDBPyConnection, versions: Iterable[tuple[str, str, str | None]] | None = None
+) -> dict[str, dict[str, rules.Fact]]:
+    """Every fact of ``versions`` and of their previous-year versions (default: the batch), by version."""
+    if versions is None:
+        where = "SELECT version_id FROM qa.batch UNION SELECT prev_version_id FROM qa.batch"
+        params: list = []
+    else:
+        ids = sorted({v for vid, _variant, prev in versions for v in (vid, prev) if v})
+        where, params = "SELECT unnest(?::VARCHAR[])", [ids]
     rows = con.execute(
-        """
-        SELECT version_id, address, value, semantic, raw FROM qa.v_facts
-        WHERE version_id IN (SELECT version_id FROM qa.batch UNION SELECT prev_version_id FROM qa.batch)
-        """
+        f"SELECT version_id, address, value, semantic, raw FROM qa.v_facts WHERE version_id IN ({where})", params
     ).fetchall()
     out: dict[str, dict[str, rules.Fact]] = defaultdict(dict)
     for vid, address, value, semantic, raw in rows:
@@ -196,129 +377,179 @@ def batch_versions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str |
 
 
 def python_results(
-    versions: Iterable[tuple[str, str, str | None]], facts: Mapping[str, Mapping[str, rules.Fact]]
+    versions: Iterable[tuple[str, str, str | None] | ReferenceTarget], facts: Mapping[str, Mapping[str, rules.Fact]]
 ) -> dict[str, rules.CheckResult]:
-    """The reference evaluation of :mod:`sources.rules` on the warehouse facts, by check key."""
+    """The reference evaluation of :mod:`sources.rules` on the warehouse facts, by check key.
+
+    ``versions``: (version_id, variant, prev_version_id) — every instance — or
+    :class:`ReferenceTarget` (its ``keys`` only, when given).
+    """
     out: dict[str, rules.CheckResult] = {}
-    for vid, variant, prev_id in versions:
+    for v in versions:
+        target = v if isinstance(v, ReferenceTarget) else ReferenceTarget(*v)
+        vid, prev_id = target.version_id, target.prev_version_id
         this = facts.get(vid, {})
         prev = facts.get(prev_id) if prev_id else None
-        for inst in rules.rule_instances(variant):
+        for inst in rules.rule_instances(target.variant):
+            if target.keys is not None and inst.key not in target.keys:
+                continue
             result = rules.evaluate(inst, this, prev)
             if result is not None:
                 out[f"{vid}|{inst.rule_id}|{inst.instance}"] = result
     return out
 
 
-_RANK = {"pass": 0, "fail": 1, "not_assessable": 2}
+def _python_table(py: Mapping[str, rules.CheckResult]) -> pa.Table:
+    """(version_id, rule_id, instance, py_outcome, message) of the reference's results."""
+    keys = [k.split("|", 2) for k in py]
+    results = list(py.values())
+    return pa.table(
+        {
+            "version_id": pa.array([k[0] for k in keys], pa.string()),
+            "rule_id": pa.array([k[1] for k in keys], pa.string()),
+            "instance": pa.array([k[2] for k in keys], pa.string()),
+            "py_outcome": pa.array([r.outcome for r in results], pa.string()),
+            "message": pa.array([r.message for r in results], pa.string()),
+        }
+    )
+
+
+Disagreement = tuple[str, str | None, str | None, str | None]
 
 
 @dataclass
 class Assembled:
-    """Check results of a batch ready to store, plus the keys where the three engines disagree."""
+    """Rows of ``run_checks`` and the check keys where the engines disagree (key, gx, sql, py)."""
 
-    table: pa.Table
-    disagreements: list[tuple[str, str | None, str | None, str | None]] = field(default_factory=list)
+    rows: int
+    disagreements: list[Disagreement] = field(default_factory=list)
+
+
+WAIVED_SQL = """EXISTS (SELECT 1 FROM qa.waivers w WHERE w.version_id = {t}.version_id AND w.rule_id = {t}.rule_id
+                  AND w.instance IN ({t}.instance, '*'))"""
 
 
 def assemble_results(
-    inputs: pd.DataFrame,
-    gx_outcomes: Mapping[str, str],
+    con: duckdb.DuckDBPyConnection,
+    gx_failed: Iterable[int],
+    gx_not_assessable: Iterable[int],
     py: Mapping[str, rules.CheckResult],
     run_id: str,
     checked_at: datetime,
 ) -> Assembled:
-    """``qa.check_results`` rows: GX decides the outcome; SQL and Python must agree with it.
+    """``run_checks`` (temporary): the ``qa.check_results`` rows of the run, plus ``seq``.
 
-    Where they do not, the worst of the three outcomes is kept (a check never passes on one
-    engine's word) and the key is reported in ``disagreements``.
+    The outcome is the worst verdict of GX, SQL and the Python reference (a check never passes on
+    one engine's word); ``message`` is the reference's Chinese explanation of a check that did not
+    pass (NULL for a passing one); ``waived`` marks a non-passing check covered by ``qa.waivers``.
     """
-    keys = inputs["check_key"].tolist()
-    sql = inputs["sql_outcome"].tolist()
-    gx = [gx_outcomes.get(k) for k in keys]
-    ref = [py.get(k) for k in keys]
-    py_out = [r.outcome if r else None for r in ref]
-    outcome: list[str] = []
-    disagreements: list[tuple[str, str | None, str | None, str | None]] = []
-    for key, g, s_, p_ in zip(keys, gx, sql, py_out, strict=True):
-        outcome.append(max((o for o in (g, s_, p_) if o is not None), key=_RANK.__getitem__))
-        if not (g == s_ == p_):
-            disagreements.append((key, g, s_, p_))
-
-    def floats(name: str) -> pa.Array:
-        return pa.array(inputs[name].to_numpy(dtype="float64", na_value=float("nan")), from_pandas=True)
-
-    def strings(name: str) -> list[str | None]:
-        return [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in inputs[name].tolist()]
-
-    n = len(keys)
-    columns = {
-        "version_id": strings("version_id"),
-        "rule_id": strings("rule_id"),
-        "instance": strings("instance"),
-        "severity": strings("severity"),
-        "blocking": [bool(b) for b in inputs["blocking"].tolist()],
-        "outcome": outcome,
-        "lhs_value": floats("lhs"),
-        "rhs_value": floats("rhs"),
-        "message": [
-            r.message if r else f"{rid} {inst}"
-            for r, rid, inst in zip(ref, inputs["rule_id"].tolist(), inputs["instance"].tolist(), strict=True)
-        ],
-        "gx_outcome": gx,
-        "sql_outcome": sql,
-        "py_outcome": py_out,
-        "prev_version_id": strings("prev_version_id"),
-        "run_id": [run_id] * n,
-        "checked_at": pa.array([checked_at] * n, type=pa.timestamp("us", tz="UTC")),
-    }
-    table = pa.Table.from_arrays(
-        [
-            pa.array(columns[f.name], type=f.type, from_pandas=True)
-            if not isinstance(columns[f.name], pa.Array)
-            else columns[f.name]
-            for f in CHECK_RESULTS
-        ],
-        schema=CHECK_RESULTS,
-    )
-    seen = set(inputs["check_key"]) if len(inputs) else set()
-    for key in py.keys() - seen:  # the Python reference applies a check SQL did not produce
-        disagreements.append((key, None, None, py[key].outcome))
-    return Assembled(table, disagreements)
+    con.register("_gx", _gx_table(gx_failed, gx_not_assessable))
+    con.register("_py", _python_table(py))
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {CHECKS_TABLE} AS
+            WITH joined AS (
+              SELECT i.*, coalesce(g.gx_outcome, 'pass') AS gx_outcome, p.py_outcome, p.message AS py_message
+              FROM {INPUTS_TABLE} i
+              LEFT JOIN _gx g ON g.k = i.rowid
+              LEFT JOIN _py p ON p.version_id = i.version_id AND p.rule_id = i.rule_id AND p.instance = i.instance
+            ), judged AS (
+              SELECT *, CASE
+                  WHEN 'not_assessable' IN (gx_outcome, sql_outcome, coalesce(py_outcome, 'pass')) THEN 'not_assessable'
+                  WHEN 'fail' IN (gx_outcome, sql_outcome, coalesce(py_outcome, 'pass')) THEN 'fail'
+                  ELSE 'pass' END AS outcome
+              FROM joined
+            )
+            SELECT version_id, rule_id, instance, severity, blocking, outcome,
+                   lhs AS lhs_value, rhs AS rhs_value,
+                   CASE WHEN outcome <> 'pass' THEN coalesce(py_message, rule_id || ' ' || instance) END AS message,
+                   gx_outcome, sql_outcome, py_outcome, prev_version_id,
+                   ?::VARCHAR AS run_id, ?::TIMESTAMPTZ AS checked_at,
+                   outcome <> 'pass' AND {WAIVED_SQL.format(t="judged")} AS waived,
+                   seq
+            FROM judged
+            """,
+            [run_id, checked_at],
+        )
+        disagreements = con.execute(
+            f"""
+            SELECT version_id || '|' || rule_id || '|' || instance, gx_outcome, sql_outcome, py_outcome
+            FROM {CHECKS_TABLE}
+            WHERE gx_outcome <> sql_outcome OR (py_outcome IS NOT NULL AND py_outcome <> gx_outcome)
+            UNION ALL  -- the Python reference applies a check SQL did not produce
+            SELECT p.version_id || '|' || p.rule_id || '|' || p.instance, NULL, NULL, p.py_outcome
+            FROM _py p ANTI JOIN {INPUTS_TABLE} i
+              ON p.version_id = i.version_id AND p.rule_id = i.rule_id AND p.instance = i.instance
+            ORDER BY 1
+            """
+        ).fetchall()
+        rows = int(con.execute(f"SELECT count(*) FROM {CHECKS_TABLE}").fetchall()[0][0])
+    finally:
+        con.unregister("_gx")
+        con.unregister("_py")
+    return Assembled(rows, [tuple(d) for d in disagreements])  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
 class Decision:
-    """The state a validated version gets and why."""
+    """The state a validated version gets and why.
+
+    ``failing_rules``: error-level rules with a failing or not assessable check that is not waived;
+    ``warning_rules``: warning-level rules that did not pass (not waived); ``waived_rules``: rules
+    with a waived non-passing check; ``messages``: the Chinese messages of the blocking checks.
+    """
 
     version_id: str
     state: str  # promoted | quarantined
     failing_rules: list[str]
     warning_rules: list[str]
     reason: str | None
+    waived_rules: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
 
 
-def decide(results: pa.Table, version_ids: Iterable[str]) -> dict[str, Decision]:
-    """Promote iff no error-level (blocking) check failed or was not assessable."""
-    failing: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    warnings: dict[str, set[str]] = defaultdict(set)
-    cols = results.select(["version_id", "rule_id", "blocking", "outcome", "message"]).to_pylist()
-    for r in cols:
-        if r["outcome"] == "pass":
-            continue
-        if r["blocking"]:
-            failing[r["version_id"]].append((r["rule_id"], r["message"]))
-        else:
-            warnings[r["version_id"]].add(r["rule_id"])
+def decisions_sql(source: str) -> str:
+    """Per version of ``source`` (rows of check results with ``seq``): the lists a decision needs."""
+    blocking = "blocking AND outcome <> 'pass' AND NOT coalesce(waived, false)"
+    warning = "NOT blocking AND outcome <> 'pass' AND NOT coalesce(waived, false)"
+    return f"""
+        SELECT version_id,
+          list_sort(list_distinct(coalesce(list(rule_id) FILTER (WHERE {blocking}), []))) AS failing,
+          list_sort(list_distinct(coalesce(list(rule_id) FILTER (WHERE {warning}), []))) AS warnings,
+          list_sort(list_distinct(coalesce(list(rule_id) FILTER (WHERE coalesce(waived, false)), []))) AS waived,
+          coalesce(list(message ORDER BY seq, instance) FILTER (WHERE {blocking}), []) AS messages
+        FROM {source} GROUP BY version_id
+    """
+
+
+def reason_of(messages: Sequence[str]) -> str | None:
+    """The ``qa.version_state.reason`` of a quarantined version: its first three blocking messages."""
+    if not messages:
+        return None
+    return "；".join(messages[:3]) + ("；…" if len(messages) > 3 else "")
+
+
+def decision_of(vid: str, failing: list[str], warnings: list[str], waived: list[str], messages: list[str]) -> Decision:
+    """Promote iff no error-level check failed or was not assessable, except waived ones."""
+    return Decision(
+        vid,
+        "quarantined" if failing else "promoted",
+        list(failing),
+        list(warnings),
+        reason_of(messages),
+        list(waived),
+        list(messages),
+    )
+
+
+def decide(
+    con: duckdb.DuckDBPyConnection, version_ids: Iterable[str], source: str = CHECKS_TABLE
+) -> dict[str, Decision]:
+    """One :class:`Decision` per version (a version without check rows passes)."""
+    found = {r[0]: r[1:] for r in con.execute(decisions_sql(source)).fetchall()}
     out: dict[str, Decision] = {}
     for vid in version_ids:
-        fails = failing.get(vid, [])
-        rule_list = sorted({rule for rule, _m in fails})
-        out[vid] = Decision(
-            vid,
-            "quarantined" if fails else "promoted",
-            rule_list,
-            sorted(warnings.get(vid, set())),
-            "；".join(m for _r, m in fails[:3]) + ("；…" if len(fails) > 3 else "") if fails else None,
-        )
+        failing, warnings, waived, messages = found.get(vid, ([], [], [], []))
+        out[vid] = decision_of(vid, failing, warnings, waived, messages)
     return out

@@ -102,3 +102,5 @@ def prepare_environment(cfg: WarehouseConfig) -> None:
     os.environ.setdefault("DLT_PROJECT_DIR", str(project_dir()))
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+    # the merge copies stg_staging into stg; keep the scratch copy empty afterwards (file size)
+    os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")

@@ -79,3 +79,13 @@ def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
         [schema, table],
     ).fetchall()
     return bool(row and row[0][0])
+
+
+def has_column(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str) -> bool:
+    """Whether ``schema.table`` has ``column`` (a warehouse written by older code may not yet)."""
+    row = con.execute(
+        "select count(*) from information_schema.columns where table_schema = ? and table_name = ? "
+        "and column_name = ?",
+        [schema, table, column],
+    ).fetchall()
+    return bool(row and row[0][0])

@@ -1,9 +1,9 @@
 """Read-only questions to the warehouse, answered as plain dicts (for the CLI and for machines).
 
 * :func:`status` — counts per state and per year, and one entry per report version with its
-  agency, year, state and the ids of its failing error-level rules.
+  agency, year, state and the ids of its failing error-level rules and of its waived rules.
 * :func:`failing_checks` — one entry per failing (or not assessable) check, filterable by agency,
-  year, rule and severity.
+  year, rule and severity; a waived check says so (``waived``, the waiver's reason, who, when).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.db import has_table
+from warehouse.db import has_column, has_table
 
 STATES = ("promoted", "quarantined", "rejected", "superseded")
 
@@ -54,19 +54,20 @@ def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         GROUP BY r.year ORDER BY r.year NULLS LAST
         """,
     )
+    waived = "s.waived_rules" if has_column(con, "qa", "version_state", "waived_rules") else "NULL"
     versions = _rows(
         con,
-        """
+        f"""
         SELECT s.version_id, r.agency, r.year, r.template, s.state, s.failing_rules, s.warning_rules,
-               s.reason, s.superseded_by, coalesce(r.source_url, r.source_path) AS source, r.published_on,
-               s.decided_at
+               {waived} AS waived_rules, s.reason, s.superseded_by, coalesce(r.source_url, r.source_path) AS source,
+               r.published_on, s.decided_at
         FROM qa.version_state s JOIN stg.report_versions r ON r.version_id = s.version_id
         ORDER BY r.year NULLS LAST, r.agency NULLS LAST, s.decided_at, s.version_id
         """,
     )
     for v in versions:
-        v["failing_rules"] = list(v["failing_rules"] or [])
-        v["warning_rules"] = list(v["warning_rules"] or [])
+        for key in ("failing_rules", "warning_rules", "waived_rules"):
+            v[key] = list(v[key] or [])
     return {"counts": counts, "by_year": by_year, "versions": versions}
 
 
@@ -105,13 +106,18 @@ def failing_checks(
         params.append(severity)
     if not include_superseded:
         where.append("state <> 'superseded'")
+    waivers = (
+        "waived, waiver_reason, waived_by, waived_at"
+        if has_column(con, "qa", "v_failing_checks", "waived")
+        else "false AS waived, NULL AS waiver_reason, NULL AS waived_by, NULL AS waived_at"
+    )
     return _rows(
         con,
         f"""
-        SELECT version_id, agency, year, state, rule_id, instance, severity, blocking, outcome,
+        SELECT version_id, agency, year, state, rule_id, instance, severity, blocking, outcome, {waivers},
                lhs_value AS lhs, rhs_value AS rhs, message, source
         FROM qa.v_failing_checks WHERE {" AND ".join(where)}
-        ORDER BY blocking DESC, year NULLS LAST, agency NULLS LAST, version_id, rule_id, instance
+        ORDER BY (blocking AND NOT waived) DESC, year NULLS LAST, agency NULLS LAST, version_id, rule_id, instance
         """,
         params,
     )

@@ -6,11 +6,19 @@ DDL derived from the same Arrow schemas, so the published shape is declared once
 * ``ref``: the template cells and the rule instances/terms of :mod:`sources.rules`, rewritten on
   every run (a few thousand rows), so the SQL checks always use the rules of the running code.
 * ``qa``: ``version_state`` (one row per report version: promoted / quarantined / rejected /
-  superseded), ``check_results`` (one row per report version × rule × instance), ``runs`` (one row
-  per ingest run), the check views and views of every staged version in printed shape.
+  superseded), ``check_results`` (one row per report version × rule × instance), ``waivers`` (one
+  row per waived version × rule × instance, ``*`` = every instance), ``runs`` (one row per ingest
+  run), the check views and views of every staged version in printed shape.
 * ``pub``: the promoted report versions only — at most one per (agency_key, year) — with their
-  cells, parse issues, narrative facts and check results, and the analyst views ``v_t2_gov2021``,
-  ``v_t2_gov2019``, ``v_t3`` (25 rows × 7 columns per report), ``v_t4`` (3 × 5) and ``v_reports``.
+  cells, parse issues and narrative facts (copied by the promotion transaction), the view
+  ``check_results`` (their rows of ``qa.check_results``, which only the same transactions write),
+  and the analyst views ``v_t2_gov2021``, ``v_t2_gov2019``, ``v_t3`` (25 rows × 7 columns per
+  report), ``v_t4`` (3 × 5) and ``v_reports``.
+
+The bulky tables (``pub.cells``, ``qa.check_results``: about 200 and 260 rows per report) have no
+PRIMARY KEY constraint: DuckDB's index roughly doubles their insert time (2 M cells: 4.4 s instead
+of 1.9 s).  Their keys hold by construction — every write deletes the version's rows first, in the
+same transaction — and the tests check them.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ CHECK_RESULTS = pa.schema(
         pa.field("prev_version_id", pa.string()),
         pa.field("run_id", pa.string()),
         pa.field("checked_at", pa.timestamp("us", tz="UTC")),
+        pa.field("waived", pa.bool_()),  # a failing check a reviewer waived (qa.waivers): not blocking
     ]
 )
 
@@ -56,6 +65,19 @@ VERSION_STATE = pa.schema(
         pa.field("superseded_by", pa.string()),
         pa.field("run_id", pa.string()),
         pa.field("decided_at", pa.timestamp("us", tz="UTC")),
+        pa.field("waived_rules", pa.list_(pa.string())),
+    ]
+)
+
+ALL_INSTANCES = "*"
+WAIVERS = pa.schema(
+    [
+        pa.field("version_id", pa.string(), nullable=False),
+        pa.field("rule_id", pa.string(), nullable=False),
+        pa.field("instance", pa.string(), nullable=False),  # '*': every instance of the rule
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("waived_by", pa.string()),
+        pa.field("waived_at", pa.timestamp("us", tz="UTC")),
     ]
 )
 
@@ -86,21 +108,30 @@ TABLES: dict[tuple[str, str], pa.Schema] = {
     ("pub", "cells"): CELLS,
     ("pub", "parse_issues"): PARSE_ISSUES,
     ("pub", "narrative_facts"): NARRATIVE_FACTS,
-    ("pub", "check_results"): CHECK_RESULTS,
     ("qa", "check_results"): CHECK_RESULTS,
     ("qa", "version_state"): VERSION_STATE,
+    ("qa", "waivers"): WAIVERS,
     ("qa", "runs"): RUNS,
 }
-PRIMARY_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
+# (schema, table) → key; only the keys in ENFORCED_KEYS are PRIMARY KEY constraints (see module docstring).
+KEYS: dict[tuple[str, str], tuple[str, ...]] = {
     ("pub", "report_versions"): ("version_id",),
     ("pub", "cells"): ("version_id", "address"),
     ("pub", "parse_issues"): ("version_id", "seq"),
     ("pub", "narrative_facts"): ("version_id", "key"),
-    ("pub", "check_results"): ("version_id", "rule_id", "instance"),
     ("qa", "check_results"): ("version_id", "rule_id", "instance"),
     ("qa", "version_state"): ("version_id",),
+    ("qa", "waivers"): ("version_id", "rule_id", "instance"),
     ("qa", "runs"): ("run_id",),
 }
+UNENFORCED_KEYS = {("pub", "cells"), ("qa", "check_results")}
+PRIMARY_KEYS = {name: key for name, key in KEYS.items() if name not in UNENFORCED_KEYS}
+
+PUB_CHECK_RESULTS_VIEW = f"""
+CREATE OR REPLACE VIEW pub.check_results AS
+SELECT {", ".join("k." + f.name for f in CHECK_RESULTS)}
+FROM qa.check_results k JOIN pub.report_versions p ON p.version_id = k.version_id
+"""
 
 
 def duck_type(t: pa.DataType) -> str:
@@ -134,30 +165,57 @@ def column_list(schema: pa.Schema, prefix: str = "") -> str:
 
 def _create_table_sql(schema_name: str, table: str, schema: pa.Schema) -> str:
     cols = [f"{f.name} {duck_type(f.type)}{'' if f.nullable else ' NOT NULL'}" for f in schema]
-    key = PRIMARY_KEYS[(schema_name, table)]
-    cols.append(f"PRIMARY KEY ({', '.join(key)})")
+    key = PRIMARY_KEYS.get((schema_name, table))
+    if key:
+        cols.append(f"PRIMARY KEY ({', '.join(key)})")
     return f"CREATE TABLE IF NOT EXISTS {schema_name}.{table} ({', '.join(cols)})"
 
 
+def _columns(con: duckdb.DuckDBPyConnection, schema_name: str, table: str) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema=? and table_name=? "
+            "order by ordinal_position",
+            [schema_name, table],
+        ).fetchall()
+    ]
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a warehouse written by earlier code to the current shape, where that loses nothing.
+
+    ``pub.check_results`` was a copy of ``qa.check_results`` and is now a view of it.
+    """
+    kind = con.execute(
+        "select table_type from information_schema.tables where table_schema='pub' and table_name='check_results'"
+    ).fetchall()
+    if kind and kind[0][0] == "BASE TABLE":
+        con.execute("DROP TABLE pub.check_results")
+
+
 def ensure_layers(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the ``pub``, ``qa`` and ``ref`` schemas and tables; refuse a drifted published shape."""
+    """Create the ``pub``, ``qa`` and ``ref`` schemas and tables; refuse a drifted published shape.
+
+    Columns the code added at the end of a table (``waived``, ``waived_rules``) are added to an
+    existing warehouse; any other difference is drift and stops the run.
+    """
     for name in ("pub", "qa", "ref"):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {name}")
+    _migrate(con)
     for (schema_name, table), schema in TABLES.items():
         con.execute(_create_table_sql(schema_name, table, schema))
-        found = [
-            r[0]
-            for r in con.execute(
-                "select column_name from information_schema.columns where table_schema=? and table_name=? "
-                "order by ordinal_position",
-                [schema_name, table],
-            ).fetchall()
-        ]
-        if found != columns_of(schema):
+        found, expected = _columns(con, schema_name, table), columns_of(schema)
+        if found != expected and found == expected[: len(found)]:
+            for f in list(schema)[len(found) :]:
+                con.execute(f"ALTER TABLE {schema_name}.{table} ADD COLUMN {f.name} {duck_type(f.type)}")
+            found = _columns(con, schema_name, table)
+        if found != expected:
             raise WarehouseError(
-                f"{schema_name}.{table} has columns {found}, the code expects {columns_of(schema)}; "
+                f"{schema_name}.{table} has columns {found}, the code expects {expected}; "
                 "the published shape drifted — migrate the table (or start a new warehouse file)"
             )
+    con.execute(PUB_CHECK_RESULTS_VIEW)
 
 
 # ------------------------------------------------------------------------------------------ ref
@@ -362,19 +420,36 @@ CREATE OR REPLACE VIEW pub.v_reports AS
 SELECT r.agency, r.agency_key, r.year, r.template, r.variant, r.version_id, r.published_on,
        coalesce(r.source_url, r.source_path) AS source, r.format, r.parsed_at, r.parser_version, r.promoted_at,
        (SELECT count(*) FROM pub.check_results k
-         WHERE k.version_id = r.version_id AND k.outcome <> 'pass' AND NOT k.blocking) AS warnings
+         WHERE k.version_id = r.version_id AND k.outcome <> 'pass' AND NOT k.blocking) AS warnings,
+       (SELECT count(*) FROM pub.check_results k WHERE k.version_id = r.version_id AND k.waived) AS waived_checks
 FROM pub.report_versions r
 ORDER BY r.year, r.agency
+"""
+
+CHECK_WAIVERS_VIEW = """
+CREATE OR REPLACE VIEW qa.v_check_waivers AS
+SELECT k.version_id, k.rule_id, k.instance,
+       coalesce(w.instance, wa.instance) AS waiver_instance,
+       coalesce(w.reason, wa.reason) AS waiver_reason,
+       coalesce(w.waived_by, wa.waived_by) AS waived_by,
+       coalesce(w.waived_at, wa.waived_at) AS waived_at
+FROM qa.check_results k
+LEFT JOIN qa.waivers w ON w.version_id = k.version_id AND w.rule_id = k.rule_id AND w.instance = k.instance
+LEFT JOIN qa.waivers wa ON wa.version_id = k.version_id AND wa.rule_id = k.rule_id AND wa.instance = '*'
+WHERE k.outcome <> 'pass' AND (w.version_id IS NOT NULL OR wa.version_id IS NOT NULL)
 """
 
 FAILING_CHECKS_VIEW = """
 CREATE OR REPLACE VIEW qa.v_failing_checks AS
 SELECT r.agency, r.agency_key, r.year, r.template, k.version_id, s.state, k.rule_id, k.instance,
-       k.severity, k.blocking, k.outcome, k.lhs_value, k.rhs_value, k.message, k.checked_at,
-       coalesce(r.source_url, r.source_path) AS source
+       k.severity, k.blocking, k.outcome, coalesce(k.waived, false) AS waived, k.lhs_value, k.rhs_value,
+       k.message, k.checked_at, coalesce(r.source_url, r.source_path) AS source,
+       w.waiver_reason, w.waived_by, w.waived_at
 FROM qa.check_results k
 JOIN stg.report_versions r ON r.version_id = k.version_id
 JOIN qa.version_state s ON s.version_id = k.version_id
+LEFT JOIN qa.v_check_waivers w
+  ON w.version_id = k.version_id AND w.rule_id = k.rule_id AND w.instance = k.instance
 WHERE k.outcome <> 'pass'
 """
 
@@ -383,7 +458,8 @@ def create_views(con: duckdb.DuckDBPyConnection) -> None:
     """(Re)create the analyst views of ``pub`` and ``qa`` (needs the staging tables to exist)."""
     from warehouse.checks import CHECK_INPUTS_VIEW, FACTS_VIEW
 
-    for sql in [FACTS_VIEW, CHECK_INPUTS_VIEW, REPORTS_VIEW, FAILING_CHECKS_VIEW, *printed_views_sql("pub")]:
+    views = [FACTS_VIEW, CHECK_INPUTS_VIEW, REPORTS_VIEW, CHECK_WAIVERS_VIEW, FAILING_CHECKS_VIEW]
+    for sql in [*views, *printed_views_sql("pub")]:
         con.execute(sql)
     for sql in printed_views_sql("qa"):
         con.execute(sql)

@@ -215,12 +215,14 @@ def test_narrative_figures_against_the_tables():
 def test_gx_suite_is_built_from_the_declarations():
     specs = suite_specs()
     ids = {d.rule_id for d in rules.rule_catalogue()}
-    assert {s.rule_id for s in specs} == ids
-    assessable = [s for s in specs if s.role == "assessable"]
-    assert len(assessable) == len(ids)
-    sev = {s.rule_id: s.severity for s in specs}
-    assert sev["T3_BALANCE"] == "critical" and sev["XY_T3_CARRY"] == "warning"
-    # masked frame: a rule's columns are NaN on other rules' rows
+    (assessable,) = [s for s in specs if s.role == "assessable"]
+    assert set(assessable.rule_ids) == ids and assessable.severity == "critical"
+    by_op = {s.op: s for s in specs if s.role == "compare"}
+    assert set(by_op) == {"eq", "le", "ge", "nonneg", "int"}
+    assert set().union(*(s.rule_ids for s in by_op.values())) == ids  # every rule compares something
+    assert "T3_BALANCE" in by_op["eq"].rule_ids and "T4_TYPES" in by_op["int"].rule_ids
+    assert "T4_TYPES" in by_op["nonneg"].rule_ids  # nonneg_int is checked as nonneg plus int
+    # masked frame: a comparison's columns are NaN on the rows of other comparisons
     import pandas as pd
 
     frame = pd.DataFrame(
@@ -235,8 +237,9 @@ def test_gx_suite_is_built_from_the_declarations():
         }
     )
     wide = gx_frame(frame)
-    assert wide["lhs__T3_BALANCE"].tolist()[0] == 1.0 and pd.isna(wide["lhs__T3_BALANCE"].tolist()[1])
-    assert pd.isna(wide["min__T3_BALANCE"]).all() and wide["min__T4_TYPES"].tolist()[1] == 2.0
+    assert wide["lhs_eq"].tolist()[0] == 1.0 and pd.isna(wide["lhs_eq"].tolist()[1])
+    assert pd.isna(wide["min"].tolist()[0]) and wide["min"].tolist()[1] == 2.0 and wide["frac"].tolist()[1] == 0.0
+    assert wide["ok"].tolist() == [1.0, 1.0] and pd.isna(wide["lhs_le"]).all()
 
 
 @pytest.mark.parametrize(

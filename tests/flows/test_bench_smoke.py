@@ -5,9 +5,11 @@ from __future__ import annotations
 from flows.bench import bench_load
 
 
-def test_bench_load_runs(tmp_path):
+def test_bench_load_prints_the_four_figures(tmp_path):
     lines: list[str] = []
-    results = bench_load(2, data_docs=False, workdir=tmp_path, echo=lines.append)
-    assert set(results) == {"cold", "warm", "idempotent", "revisions"}
-    assert all("total" in t for t in results.values())
-    assert len(lines) == 6 and lines[0].startswith("bench:")
+    figures = bench_load(3, data_docs=False, workdir=tmp_path, echo=lines.append)
+    assert set(figures) == {"load", "validation", "promotion", "fixed_cost"}
+    assert all(seconds > 0 for seconds in figures.values())
+    assert len(lines) == 5 and lines[0].startswith("bench: 3 synthetic reports, 600 cells, 780 checks")
+    assert [line.split()[0] for line in lines[1:]] == ["load", "validation", "promotion", "fixed"]
+    assert all("target ≤" in line for line in lines[1:])

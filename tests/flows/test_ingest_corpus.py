@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import shared_dir
+from refdata import shared_dir
 
 from flows.ingest import ingest_paths
 

@@ -145,3 +145,13 @@ def test_label_wrapped_onto_the_row_with_the_numbers_is_joined():
     got = cells(parse_document(doc(t2_rows() + rows + t4_rows())))
     assert got["t3.not_processed_confirm_or_reissue.natural_person"]["value"] == 4
     assert got["t3.not_processed_confirm_or_reissue.total"]["label"] == "5.要求行政机关确认或重新出具已获取信息"
+
+
+def test_text_where_a_number_belongs_is_one_text_cell_not_a_broken_row():
+    rows = t3_rows(override={"granted": ["约10件", "0", "0", "0", "0", "0", "不详"]})
+    got = cells(parse_document(doc(t2_rows() + rows + t4_rows())))
+    assert got["t3.granted.natural_person"]["semantic"] == "TEXT"
+    assert got["t3.granted.natural_person"]["value"] is None
+    assert got["t3.granted.natural_person"]["raw"] == "约10件"
+    assert got["t3.granted.total"]["semantic"] == "TEXT"
+    assert got["t3.granted.legal_commercial"]["value"] == 0

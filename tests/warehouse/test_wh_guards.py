@@ -106,8 +106,20 @@ def test_promotion_is_one_transaction(loaded):
     assert after == before
 
 
+def _contents(cfg: WarehouseConfig) -> list[tuple]:
+    tables = ("stg.report_versions", "stg.cells", "qa.version_state", "qa.check_results", "pub.cells", "qa.runs")
+    con = duckdb.connect(str(cfg.db_path))
+    try:
+        return [tuple(con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()) for t in tables]
+    finally:
+        con.close()
+
+
 def test_locked_warehouse_gives_one_line_with_pid(loaded):
+    """A second process holding the file: a one-line error naming it, and nothing written or broken."""
     cfg, doc = loaded
+    before = _contents(cfg)
+    other = synthetic_report("示例市水务局", 2023, synthetic_cells("gov2021", seed=11))
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -120,13 +132,15 @@ def test_locked_warehouse_gives_one_line_with_pid(loaded):
     try:
         assert holder.stdout.readline().strip() == "ok"
         with pytest.raises(WarehouseLocked) as exc:
-            ingest_documents([doc], warehouse=cfg, data_docs=False)
+            ingest_documents([doc, other], warehouse=cfg, data_docs=False)
         message = str(exc.value)
         assert f"process {holder.pid}" in message and f"kill {holder.pid}" in message and "\n" not in message
+        assert "is locked by process" in message and "retry" in message
     finally:
         holder.kill()
         holder.wait()
     time.sleep(0.1)
+    assert _contents(cfg) == before
     assert ingest_documents([doc], warehouse=cfg, data_docs=False).counts["unchanged"] == 1
 
 
