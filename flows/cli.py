@@ -63,21 +63,6 @@ def parse(
         raise typer.Exit(code=1)
 
 
-@app.command()
-def demo() -> None:
-    """Run the bundled sample reports through the parser and print what was read."""
-    paths = sample_paths()
-    if not paths:
-        err.print("[red]no bundled samples found in sources/samples — reinstall the package[/]")
-        raise typer.Exit(code=1)
-    from flows.display import render_result
-    from sources.parse import parse_path
-
-    out.rule("[bold]xxgk 演示：解析内置示例年报")
-    for path in paths:
-        render_result(parse_path(path), out)
-
-
 @bench_app.command("parse")
 def bench_parse(
     files: Annotated[list[Path] | None, typer.Argument(help="Documents to time (default: bundled samples).")] = None,
@@ -123,7 +108,7 @@ def main() -> None:  # pragma: no cover - console entry point
 
 def _register_optional() -> None:
     """Attach the pipeline commands (warehouse, flows, report) when their modules are present."""
-    for module in ("flows.cli_warehouse",):
+    for module in ("flows.cli_warehouse", "flows.cli_report", "flows.cli_flows"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:  # module not written yet in this checkout

@@ -1,0 +1,170 @@
+"""Prefect settings of xxgk, in one place; import this module before ``prefect``.
+
+:func:`configure` (run on import) sets, only where the user has not set them already:
+
+* ``PREFECT_HOME`` → ``<project>/warehouse/.prefect`` (the ephemeral server's SQLite database,
+  cached task results), never ``~/.prefect``;
+* ``PREFECT_SERVER_ANALYTICS_ENABLED=false`` (telemetry spams "database is locked" on SQLite);
+* ``PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=90`` (the default 20 s is too short on a
+  busy 2-core machine);
+* ``PREFECT_SERVER_LOGGING_LEVEL=CRITICAL`` when no ``PREFECT_API_URL`` is set: the temporary
+  server logs cancelled event flushes as tracebacks when the process exits.
+
+:func:`quiet_console` lowers Prefect's console output to warnings for the CLI (the API, hence the
+UI, still receives every log line).  :func:`start_api` starts a local API server as a subprocess
+when no ``PREFECT_API_URL`` is configured — the temporary server Prefect itself would start on the
+first flow call (``xxgk run``), or a full one with the scheduler and the UI (``xxgk serve``) — so
+that the CLI can start it before importing prefect (the ~7 s start overlaps the imports), and so
+that Dask workers get a real URL instead of starting servers of their own.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from warehouse.config import project_dir
+
+_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+}
+
+
+def prefect_home() -> str:
+    """The Prefect home used: ``PREFECT_HOME`` if set, else ``<project>/warehouse/.prefect``."""
+    return os.environ.get("PREFECT_HOME") or str(project_dir() / "warehouse" / ".prefect")
+
+
+def configure() -> None:
+    """Set the project's Prefect defaults in the environment (user settings win)."""
+    os.environ.setdefault("PREFECT_HOME", prefect_home())
+    for key, value in _DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    if not os.environ.get("PREFECT_API_URL"):
+        os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+
+
+def quiet_console() -> None:
+    """Show only warnings of Prefect on the console (logs still go to the API / UI)."""
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+
+
+def free_port(preferred: int | None = None) -> int:
+    """``preferred`` if it can be bound on 127.0.0.1, else a free port chosen by the system."""
+    for port in ([preferred] if preferred else []) + [0]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise OSError("no free port on 127.0.0.1")
+
+
+def configured_api_url() -> str | None:
+    """``PREFECT_API_URL`` from the environment or, once prefect is imported, from its active settings."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    if "prefect.settings" in sys.modules:
+        from prefect.settings import PREFECT_API_URL
+
+        return PREFECT_API_URL.value() or None
+    return None
+
+
+class ApiStarter:
+    """Starts a local Prefect API server as a subprocess, without importing prefect, and waits on demand.
+
+    ``ephemeral=True`` (``xxgk run``): the temporary server Prefect itself would start (no UI, no
+    scheduler), but started first thing, so that its ~7 s start overlaps the CLI's imports.
+    ``ephemeral=False`` (``xxgk serve``): a full server with the scheduler and the UI on
+    ``port`` (default 4200, or a free one).  Nothing is started when an API URL is configured:
+    ``url`` is that URL.  The server is stopped when this process exits.
+    """
+
+    def __init__(self, *, ephemeral: bool = True, port: int | None = None) -> None:
+        self.url: str | None = configured_api_url()
+        self.ephemeral = ephemeral
+        self.port = port
+        self.seconds = 0.0
+        self.process: subprocess.Popen[bytes] | None = None
+        self._started = 0.0
+
+    @property
+    def local(self) -> bool:
+        """Whether this process runs the server (no API URL was configured)."""
+        return self.process is not None
+
+    def start(self) -> ApiStarter:
+        """Launch the server subprocess (no-op when an API URL is configured or already started)."""
+        if self.url is not None or self.process is not None:
+            return self
+        self._started = time.perf_counter()
+        port = free_port(self.port)
+        env = {**os.environ, "PREFECT_SERVER_API_PORT": str(port),
+               "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
+        if self.ephemeral:
+            env.update({"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"})
+        elif env.get("PREFECT_SERVER_LOGGING_LEVEL") == "CRITICAL":  # our quiet default: a served server logs
+            env.pop("PREFECT_SERVER_LOGGING_LEVEL")
+        app_dir = str(Path(importlib.util.find_spec("prefect").origin).parent.parent)  # type: ignore[arg-type]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", app_dir, "--factory",
+             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "error", "--lifespan", "on"],
+            env=env, stdin=subprocess.DEVNULL,
+        )
+        self._candidate = f"http://127.0.0.1:{port}/api"
+        atexit.register(self.stop)
+        return self
+
+    def wait(self, timeout: float | None = None) -> str:
+        """The API URL once the server answers ``/health`` (raises ``RuntimeError`` if it does not)."""
+        if self.url is not None:
+            return self.url
+        if self.process is None:
+            self.start()
+        assert self.process is not None
+        limit = timeout or float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90"))
+        deadline = time.perf_counter() + limit
+        while time.perf_counter() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the Prefect API server exited with code {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{self._candidate}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        self.url = self._candidate
+                        self.seconds = time.perf_counter() - self._started
+                        return self.url
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"the Prefect API server did not answer within {limit:.0f} s")
+
+    def stop(self) -> None:
+        """Stop the server this process started (terminate, then kill after 5 s)."""
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def start_api(*, ephemeral: bool = True, port: int | None = None) -> ApiStarter:
+    """An :class:`ApiStarter`, already starting its server (if one is needed)."""
+    return ApiStarter(ephemeral=ephemeral, port=port).start()
+
+
+configure()
