@@ -24,6 +24,7 @@ deadline (with everything tried), ``not_due`` yet, or ``failed`` (try again late
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 import re
 import socket
@@ -574,7 +575,7 @@ class Fetcher:
         kind = sniff_kind(hop.body)
         if kind != "html":
             return self._result(hop, kind=kind)
-        info = analyse_page(hop.body, ctype, hop.final_url or url, year)
+        info = self._analyse(hop.body, ctype, hop.final_url or url, year)
         follow = attachment == "always" or (attachment == "auto" and not info.report_like)
         if follow and info.attachment:
             page = self._result(hop, kind=kind, report_like=info.report_like)
@@ -596,7 +597,7 @@ class Fetcher:
         kind = sniff_kind(hop.body)
         over: dict[str, Any] = dict(url=page.url, chain=chain, page=page, kind=kind, downloaded=downloaded)
         if kind == "html":
-            info = analyse_page(hop.body, ctype, hop.final_url or link, year)
+            info = self._analyse(hop.body, ctype, hop.final_url or link, year)
             over["report_like"] = info.report_like
             if not info.report_like:
                 reason = info.error or "no report content"
@@ -611,6 +612,21 @@ class Fetcher:
         hop = self._get(url, allowed_hosts)
         kind = sniff_kind(hop.body) if hop.body is not None else None
         return self._record(self._result(hop, kind=kind)), hop.body
+
+    def _analyse(self, data: bytes, content_type: str | None, base_url: str, year: int | None) -> PageInfo:
+        """:func:`analyse_page`, remembered in the archive per (document, URL, year): an unchanged page
+        (304) is not parsed again on the next run."""
+        key = hashlib.sha256(
+            b"\0".join([hashlib.sha256(data).digest(), (content_type or "").encode(), base_url.encode(),
+                        str(year).encode()])
+        ).hexdigest()
+        memo = self.archive.memo_get("page", key)
+        if memo is not None:
+            return PageInfo(memo["report_like"], memo["error"], memo["attachment"], tuple(memo["markers"]))
+        info = analyse_page(data, content_type, base_url, year)
+        self.archive.memo_put("page", key, {"report_like": info.report_like, "error": info.error,
+                                            "attachment": info.attachment, "markers": list(info.markers)})
+        return info
 
     def fetch_path(self, path: str | Path) -> FetchResult:
         """Archive a local file as a report: ``fetched`` (new bytes), ``not_modified``, ``missing`` or ``oversized``."""

@@ -92,3 +92,12 @@ def test_fetch_log_round_trip(tmp_path):
     archive.log({"url": URL, "status": "refused", "reason": "host evil.example.org is not in allowed_hosts"})
     assert archive.events() == [{"url": URL, "status": "refused",
                                  "reason": "host evil.example.org is not in allowed_hosts"}]
+
+
+def test_memo_round_trip_and_absent(tmp_path):
+    from sources.archive import Archive
+
+    archive = Archive(tmp_path / "archive")
+    assert archive.memo_get("page", "ab" * 32) is None
+    archive.memo_put("page", "ab" * 32, {"report_like": True, "markers": ["表三"]})
+    assert archive.memo_get("page", "ab" * 32) == {"report_like": True, "markers": ["表三"]}
