@@ -106,16 +106,12 @@ def main() -> None:  # pragma: no cover - console entry point
     app()
 
 
-def _register_optional() -> None:
-    """Attach the pipeline commands (warehouse, flows, report) when their modules are present."""
-    for module in ("flows.cli_warehouse", "flows.cli_report", "flows.cli_flows"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError as exc:  # module not written yet in this checkout
-            if exc.name != module:
-                raise
-            continue
-        mod.register(app)
+def _register_commands() -> None:
+    """Attach the pipeline commands: warehouse (ingest, checks, status, waive …), report, flows (run …)."""
+    from flows import cli_flows, cli_report, cli_warehouse
+
+    for module in (cli_warehouse, cli_report, cli_flows):
+        module.register(app)
 
 
-_register_optional()
+_register_commands()
