@@ -110,8 +110,9 @@ def _register_commands() -> None:
     """Attach the pipeline commands: warehouse (ingest, checks, status, waive …), report, flows (run …)."""
     from flows import cli_flows, cli_report, cli_warehouse
 
-    for module in (cli_warehouse, cli_report, cli_flows):
-        module.register(app)
+    cli_warehouse.register(app, bench_app)
+    cli_report.register(app)
+    cli_flows.register(app, bench_app)
 
 
 _register_commands()

@@ -549,19 +549,11 @@ def _print_rerun(f: dict[str, Any], echo: Callable[[str], None]) -> None:
          f"exit after the flow {f['rerun_wall'] - rs.get('ready', 0) - r['timings']['total']:.1f} s")
 
 
-def _find_group(app: typer.Typer, name: str) -> typer.Typer | None:
-    for group in app.registered_groups:
-        if group.name == name and group.typer_instance is not None:
-            return group.typer_instance
-    return None
-
-
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, bench: typer.Typer | None = None) -> None:
     """Attach ``run``, ``backfill``, ``serve``, ``demo`` (and ``bench run`` when a ``bench`` group exists)."""
     commands: list[tuple[str, Callable[..., None]]] = [("run", run), ("backfill", backfill_cmd),
                                                        ("serve", serve_cmd), ("demo", demo)]
     for name, fn in commands:
         app.command(name)(fn)
-    bench = _find_group(app, "bench")
     if bench is not None:
         bench.command("run")(bench_run)

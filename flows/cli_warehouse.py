@@ -391,14 +391,7 @@ def run_demo(paths: list[Path], console: Console, warehouse: Path | None = None)
     return summary
 
 
-def _find_group(app: typer.Typer, name: str) -> typer.Typer | None:
-    for group in app.registered_groups:
-        if group.name == name and group.typer_instance is not None:
-            return group.typer_instance
-    return None
-
-
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, bench: typer.Typer | None = None) -> None:
     """Attach ``ingest``, ``checks``, ``status``, ``waive``, ``unwaive``, ``waivers`` (and ``bench load``
     if a ``bench`` group exists)."""
     commands: list[tuple[str, Callable[..., None]]] = [
@@ -411,6 +404,5 @@ def register(app: typer.Typer) -> None:
     ]
     for name, fn in commands:
         app.command(name)(fn)
-    bench = _find_group(app, "bench")
     if bench is not None:
         bench.command("load")(bench_load)
