@@ -30,9 +30,6 @@ from sources.template import Table, Template, load_template, raw_spec, t4_flatte
 
 PARSER_VERSION = "0.1.0"
 
-# Markers that say which table a run of rows belongs to, beyond the row labels themselves.
-_T3_MARKERS = ("本列数据的勾稽关系为第一项加第二项之和等于第三项加第四项之和", "申请人情况", "自然人", "法人或其他组织")
-_T4_MARKERS = ("行政复议", "行政诉讼", "结果维持", "未经复议直接起诉", "复议后起诉", "尚未审结")
 _KIND_ORDER = {"t2": 0, "t3": 1, "t4": 2}
 
 
@@ -199,7 +196,9 @@ _CONTEXT_WORDS = ("信息内容", "本列数据", "申请人情况", "总计", "
 
 def _is_context_label(text: str) -> bool:
     norm = normalize_label(text)
-    return any(w in norm for w in _CONTEXT_WORDS) or norm in _T4_MARKERS or norm in _T3_MARKERS
+    markers = {k for t in (load_template("gov2021").table("t3"), load_template("gov2021").table("t4"))
+               for k in t.marker_keys}
+    return any(w in norm for w in _CONTEXT_WORDS) or norm in markers
 
 
 def _walk(doc: Document, template: Template) -> Walk:
@@ -211,6 +210,7 @@ def _walk(doc: Document, template: Template) -> Walk:
     sub: Table | None = None
     t2_cols: dict[str, list[str]] = {}
     pending: list[str] = []
+    t3_markers, t4_markers = set(template.table("t3").marker_keys), set(template.table("t4").marker_keys)
     for row in doc.rows:
         cl = classify_row(row)
         for _, text in cl.labels:
@@ -232,9 +232,9 @@ def _walk(doc: Document, template: Template) -> Walk:
                     t2_cols.setdefault(sub.id, []).append(col)
                     _header_unit(text, sub, col, walk)
                     continue
-            if kind in (None, "t2") and norm in _T3_MARKERS:
+            if kind in (None, "t2") and norm in t3_markers:
                 kind = "t3"
-            elif kind in (None, "t2", "t3") and norm in _T4_MARKERS and len(cl.values) < 5:
+            elif kind in (None, "t2", "t3") and norm in t4_markers and len(cl.values) < 5:
                 kind = "t4"
         allowed = [k for k in ("t2", "t3", "t4") if kind is None or _KIND_ORDER[k] >= _KIND_ORDER.get(kind, 0)]
         if kind == "t4" or (kind is None and len([v for v in cl.values if v.strip()]) >= 15):

@@ -56,6 +56,9 @@ class Table:
     columns: tuple[Column, ...]
     rows: tuple[RowDef, ...]
     caption_keys: tuple[str, ...] = ()
+    # Header texts that announce this table in a row stream (表三's 勾稽 note and 申请人情况, 表四's
+    # 行政复议 …) without being row labels; only texts no other table uses.
+    marker_keys: tuple[str, ...] = ()
 
     @property
     def data_rows(self) -> tuple[RowDef, ...]:
@@ -172,9 +175,19 @@ def _build(template_id: str) -> Template:
             )
         )
     t3 = spec["tables"]["t3"]
-    tables.append(Table("t3", "t3", "表三", _columns(t3["columns"]), _rows(t3["rows"])))
+    t3_columns, t3_rows = _columns(t3["columns"]), _rows(t3["rows"])
+    header = t3.get("header", {})
+    t3_markers = _keys(header, "top_left_note", "top_left_note_aliases") + tuple(
+        normalize_label(c.get("header_group", "")) for c in t3["columns"] if c.get("header_group")
+    ) + t3_columns[0].match_keys  # 自然人: the first applicant column, printed only in the header
     t4 = spec["tables"]["t4"]
-    tables.append(Table("t4", "t4", "表四", _columns(t4["columns"]), _rows(t4["rows"], all_data=True)))
+    t4_columns, t4_rows = _columns(t4["columns"]), _rows(t4["rows"], all_data=True)
+    t3_words = {k for item in (*t3_columns, *t3_rows) for k in item.match_keys}
+    # 行政诉讼 spans the two litigation blocks in the printed header (printed_layout); it is no block.
+    t4_words = [k for item in (*t4_rows, *t4_columns) for k in item.match_keys] + [normalize_label("行政诉讼")]
+    t4_markers = tuple(dict.fromkeys(k for k in t4_words if k not in t3_words and len(k) >= 4))
+    tables.append(Table("t3", "t3", "表三", t3_columns, t3_rows, marker_keys=tuple(dict.fromkeys(t3_markers))))
+    tables.append(Table("t4", "t4", "表四", t4_columns, t4_rows, marker_keys=t4_markers))
     return Template(template_id, spec["name"], sections, tuple(tables))
 
 
