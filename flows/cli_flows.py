@@ -27,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from flows.console import err, out
+from flows.ingest import STATE_LABELS
 
 COUNT_LABELS = {
     "agencies_attempted": "机构",
@@ -46,7 +47,6 @@ STATUS_LABELS = {"fetched": "新下载", "not_modified": "未变化", "missing":
                  "failed": "失败", "refused": "拒绝访问"}
 STEP_LABELS = {"discover": "发现", "fetch": "下载", "parse": "解析", "load": "入库", "validate": "校验",
                "promote": "发布"}
-STATE_LABELS = {"promoted": "已发布", "quarantined": "已隔离", "rejected": "已拒绝", "superseded": "已被取代"}
 PROGRESS_LABELS = {"agencies": "机构", "fetched": "已下载", "parsed": "已解析", "promoted": "已发布"}
 
 YearOpt = Annotated[int | None, typer.Option("--year", help="Report year (default: last year, China time).")]

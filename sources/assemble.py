@@ -15,6 +15,7 @@ Principle: a value that cannot be aligned unambiguously is ``null`` with a reaso
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -194,11 +195,16 @@ def _match_wrapped(
 _CONTEXT_WORDS = ("信息内容", "本列数据", "申请人情况", "总计", "合计", "单位")
 
 
+@functools.cache
+def _markers() -> frozenset[str]:
+    """表三/表四 header texts of the template model (the same in both templates)."""
+    template = load_template("gov2021")
+    return frozenset(k for t in (template.table("t3"), template.table("t4")) for k in t.marker_keys)
+
+
 def _is_context_label(text: str) -> bool:
     norm = normalize_label(text)
-    markers = {k for t in (load_template("gov2021").table("t3"), load_template("gov2021").table("t4"))
-               for k in t.marker_keys}
-    return any(w in norm for w in _CONTEXT_WORDS) or norm in markers
+    return any(w in norm for w in _CONTEXT_WORDS) or norm in _markers()
 
 
 def _walk(doc: Document, template: Template) -> Walk:

@@ -35,16 +35,13 @@ def parse_bytes(data: bytes, path: str, content_type: str | None = None) -> dict
     """Parse one document's bytes; ``path`` is only recorded (the format comes from the bytes)."""
     from sources.readers import read_document, sniff_format
 
-    source: dict[str, Any] = {
-        "path": path,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "format": sniff_format(data) if data else "empty",
-        "bytes": len(data),
-    }
+    source: dict[str, Any] = {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     started = time.perf_counter()
     try:
         doc = read_document(data, content_type=content_type)
     except UnreadableDocument as exc:
+        # only an unreadable file needs the sniffed format for its record; a read one knows its own
+        source["format"] = sniff_format(data) if data else "empty"
         return _error_result(source, exc.code, f"{path}: {exc.message}")
     source["format"] = doc.format
     if doc.pages is not None:

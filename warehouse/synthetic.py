@@ -17,15 +17,10 @@ from hashlib import sha256
 from typing import Any
 
 from sources import rules
+from sources.template import load_template
 
-APPLICANTS = (
-    "natural_person",
-    "legal_commercial",
-    "legal_research",
-    "legal_social_welfare",
-    "legal_legal_services",
-    "legal_other",
-)
+# 表三 applicant columns without 总计, from the template model.
+APPLICANTS = tuple(c.key for c in load_template("gov2021").table("t3").columns if c.key != "total")
 T4_PARTS = ("upheld", "corrected", "other", "pending")
 SECTIONS = (
     "overall",

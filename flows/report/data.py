@@ -32,11 +32,13 @@ from typing import Any
 
 import duckdb
 
+from flows.ingest import STATE_LABELS as VERSION_STATE_LABELS
 from sources import rules
 from sources.template import load_template
 from warehouse.db import has_table
 
-STATE_LABELS = {"promoted": "已发布", "quarantined": "已隔离", "missing": "缺失"}
+# The states an agency has in the report: its version's warehouse state, or missing (no version).
+STATE_LABELS = {s: VERSION_STATE_LABELS[s] for s in ("promoted", "quarantined")} | {"missing": "缺失"}
 OUTCOME_GROUPS = {
     "granted": "予以公开",
     "partially_granted": "部分公开",
