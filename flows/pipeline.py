@@ -225,9 +225,7 @@ def acquisition_status(status: str, tried: Sequence[Any], today: date, deadline:
 def deadline_of(agency: Agency, year: int) -> date:
     """The statutory deadline of ``agency``'s ``year`` report (``sources.rules``: 31 January, or 31 March
     for a people's government's own report)."""
-    from sources import rules
-
-    return rules.publication_deadline(agency.name, year) or report_deadline(year)
+    return report_deadline(year, agency.name)
 
 
 def _base_result(agency: Agency, registry: Registry, year: int, status: str, **kw: Any) -> AgencyResult:

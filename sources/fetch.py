@@ -661,9 +661,14 @@ class Fetcher:
 # ============================================================================ one agency-year
 
 
-def report_deadline(year: int) -> date:
-    """The statutory publication deadline of the ``year`` report: 31 January of the next year (条例第五十条)."""
-    return date(year + 1, 1, 31)
+def report_deadline(year: int, agency_name: str | None = None) -> date:
+    """The statutory publication deadline of ``agency_name``'s ``year`` report, as declared once in
+    :func:`sources.rules.publication_deadline` (31 January; 31 March for a government's own report)."""
+    from sources.rules import publication_deadline
+
+    deadline = publication_deadline(agency_name, year)
+    assert deadline is not None  # a year is given
+    return deadline
 
 
 @dataclass(frozen=True)
@@ -707,7 +712,7 @@ def acquire(agency: Agency, year: int, fetcher: Fetcher, *, today: date | None =
     found = discover(agency, year, fetcher)
     tried = list(found.listing_fetches)
     base = dict(agency_id=agency.id, year=year, candidates=found.candidates, notes=found.notes,
-                deadline=report_deadline(year), checked_at=utc_now())
+                deadline=report_deadline(year, agency.name), checked_at=utc_now())
     for candidate in found:
         result = fetcher.fetch_candidate(candidate, agency, year)
         tried.append(result)
@@ -717,5 +722,5 @@ def acquire(agency: Agency, year: int, fetcher: Fetcher, *, today: date | None =
     if any(r.status in ("failed", "oversized") for r in tried):
         status = "failed"
     else:
-        status = "missing" if today > report_deadline(year) else "not_due"
+        status = "missing" if today > base["deadline"] else "not_due"
     return Acquisition(status=status, result=None, tried=tuple(tried), reason=_summary(tried, found.notes), **base)

@@ -499,3 +499,13 @@ def test_sources_side_imports_no_orchestration_or_validation():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'great_expectations')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_report_deadline_is_the_statutory_rule():
+    from datetime import date
+
+    from sources.fetch import report_deadline
+
+    assert report_deadline(2023, "示例市教育局") == date(2024, 1, 31)
+    assert report_deadline(2023, "示例县人民政府") == date(2024, 3, 31)  # a government's own report
+    assert report_deadline(2023) == date(2024, 1, 31)
