@@ -27,7 +27,7 @@ from sources.document import Document, Issue, Row
 from sources.labels import match_label, match_prefix, normalize_label, to_simplified
 from sources.numbers import CellValue, looks_like_value, parse_cell, to_wan_yuan
 from sources.rules import narrative_facts
-from sources.template import Table, Template, load_template, raw_spec, t4_flattened_order
+from sources.template import TABLE_NAMES, Table, Template, load_template, raw_spec, t4_flattened_order
 
 PARSER_VERSION = "0.1.0"
 
@@ -525,7 +525,7 @@ def build_cells(template: Template, walk: Walk) -> list[dict[str, Any]]:
         kind = template.table(table_id).kind
         reason = walk.bad_rows.get(f"{table_id}.{row_key}") or walk.bad_rows.get(table_id)
         if reason is None:
-            title = {"t2": "二", "t3": "三", "t4": "四"}[kind]
+            title = TABLE_NAMES[kind][1:]  # "四" in "table 四 not found"
             if kind not in walk.tables_seen:
                 reason = f"table {title} not found in the document"
             else:
@@ -536,7 +536,8 @@ def build_cells(template: Template, walk: Walk) -> list[dict[str, Any]]:
 
 def _completeness_issues(template: Template, walk: Walk, sections: list[str]) -> list[Issue]:
     issues: list[Issue] = []
-    for kind, title in (("t2", "二"), ("t3", "三"), ("t4", "四")):
+    for kind, name in TABLE_NAMES.items():
+        title = name[1:]
         if kind not in walk.tables_seen:
             issues.append(Issue("missing_table", "error", f"table {title} not found in the document", kind))
     missing = [s.label for s in template.sections if s.key not in sections]

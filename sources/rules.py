@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sources.template import Template, load_template, raw_spec
+from sources.template import TABLE_NAMES, Template, load_template, raw_spec
 
 Severity = Literal["error", "warning", "info"]
 Outcome = Literal["pass", "fail", "not_assessable"]
@@ -104,7 +104,6 @@ ARITHMETIC_RULES = (
     "XY_T2_2019_ITEMS",
 )
 
-TABLE_NAMES = {"t2": "表二", "t3": "表三", "t4": "表四"}
 # Short row labels for messages ("本年新收(21)+上年结转(0) ≠ 办理结果总计(20)+结转下年度(0)").
 T3_SHORT_ROWS = {
     "new_received": "本年新收",

@@ -22,6 +22,8 @@ import yaml
 from sources.labels import normalize_label
 
 TEMPLATE_IDS = ("gov2021", "gov2019")
+# The three statutory tables as the report prints their names.
+TABLE_NAMES = {"t2": "表二", "t3": "表三", "t4": "表四"}
 _YAML = Path(__file__).with_name("templates") / "templates.yaml"
 
 
@@ -168,7 +170,7 @@ def _build(template_id: str) -> Template:
             Table(
                 sub["id"],
                 "t2",
-                f"表二 {sub['caption']}",
+                f"{TABLE_NAMES['t2']} {sub['caption']}",
                 _columns(sub["columns"]),
                 _rows(sub["rows"], all_data=True),
                 _keys(sub, "caption", "caption_aliases"),
@@ -186,8 +188,9 @@ def _build(template_id: str) -> Template:
     # 行政诉讼 spans the two litigation blocks in the printed header (printed_layout); it is no block.
     t4_words = [k for item in (*t4_rows, *t4_columns) for k in item.match_keys] + [normalize_label("行政诉讼")]
     t4_markers = tuple(dict.fromkeys(k for k in t4_words if k not in t3_words and len(k) >= 4))
-    tables.append(Table("t3", "t3", "表三", t3_columns, t3_rows, marker_keys=tuple(dict.fromkeys(t3_markers))))
-    tables.append(Table("t4", "t4", "表四", t4_columns, t4_rows, marker_keys=t4_markers))
+    t3_table = Table("t3", "t3", TABLE_NAMES["t3"], t3_columns, t3_rows, marker_keys=tuple(dict.fromkeys(t3_markers)))
+    tables.append(t3_table)
+    tables.append(Table("t4", "t4", TABLE_NAMES["t4"], t4_columns, t4_rows, marker_keys=t4_markers))
     return Template(template_id, spec["name"], sections, tuple(tables))
 
 

@@ -17,7 +17,7 @@ from hashlib import sha256
 from typing import Any
 
 from sources import rules
-from sources.template import load_template
+from sources.template import TABLE_NAMES, load_template
 
 # 表三 applicant columns without 总计, from the template model.
 APPLICANTS = tuple(c.key for c in load_template("gov2021").table("t3").columns if c.key != "total")
@@ -133,7 +133,7 @@ def synthetic_report(
     for address, value in cells.items():
         kind = address.split(".")[0].split("_")[0]
         if address in gone or kind in tables:
-            title = rules.TABLE_NAMES.get(kind, kind)
+            title = TABLE_NAMES.get(kind, kind)
             out_cells.append(
                 {
                     "address": address,

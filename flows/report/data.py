@@ -34,7 +34,7 @@ import duckdb
 
 from flows.ingest import STATE_LABELS as VERSION_STATE_LABELS
 from sources import rules
-from sources.template import load_template
+from sources.template import TABLE_NAMES, load_template
 from warehouse.db import has_table
 
 # The states an agency has in the report: its version's warehouse state, or missing (no version).
@@ -48,7 +48,6 @@ OUTCOME_GROUPS = {
     "other_handling": "其他处理",
 }
 KIND_LABELS = {"cross_year": "跨年度衔接", "narrative": "正文与表格", "deadline": "发布期限", "table": "表格校验"}
-TABLE_NAMES = {"t2": "表二", "t3": "表三", "t4": "表四"}
 CHINA_TZ = timezone(timedelta(hours=8))
 _PLACE = re.compile(r"^((?:[^省市县区盟旗]{1,8}?(?:省|自治区|自治州|地区|市|县|区|盟|旗))+)")
 
