@@ -37,9 +37,12 @@ def t4_rows():
     return [Row(("行政复议", "行政诉讼")), Row(tuple(str(i) for i in range(15)), page=4)]
 
 
-def doc(rows, text="某某局2023年政府信息公开工作年度报告\n一、总体情况\n二、主动公开政府信息情况\n"
-        "三、收到和处理政府信息公开申请情况\n四、政府信息公开行政复议、行政诉讼情况\n五、存在的主要问题及改进情况\n"
-        "六、其他需要报告的事项\n发布日期：2024-01-15"):
+def doc(
+    rows,
+    text="某某局2023年政府信息公开工作年度报告\n一、总体情况\n二、主动公开政府信息情况\n"
+    "三、收到和处理政府信息公开申请情况\n四、政府信息公开行政复议、行政诉讼情况\n五、存在的主要问题及改进情况\n"
+    "六、其他需要报告的事项\n发布日期：2024-01-15",
+):
     return Document(format="text", text=text, rows=list(rows))
 
 
@@ -57,7 +60,13 @@ def test_full_report_reads_every_cell():
     assert got["t3.new_received.natural_person"]["value"] == 1
     assert got["t3.new_received.total"]["value"] == 1
     assert got["t2_art20_1.normative_documents.repealed"]["value"] == 2
-    assert [got[f"t4.review.{m}"]["value"] for m in ("upheld", "corrected", "other", "pending", "total")] == [0, 1, 2, 3, 4]
+    assert [got[f"t4.review.{m}"]["value"] for m in ("upheld", "corrected", "other", "pending", "total")] == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
     assert got["t4.litigation_after_review.total"]["value"] == 14
     assert not [i for i in result["issues"] if i["severity"] == "error"]
 
@@ -128,7 +137,13 @@ def test_gov2019_template_detected_from_labels():
 def test_printed_totals_are_kept_even_when_wrong():
     rows = t2_rows() + t3_rows() + [Row(("行政复议",)), Row(("10", "1", "0", "0", "0") + ("0",) * 10)]
     got = cells(parse_document(doc(rows)))
-    assert [got[f"t4.review.{m}"]["value"] for m in ("upheld", "corrected", "other", "pending", "total")] == [10, 1, 0, 0, 0]
+    assert [got[f"t4.review.{m}"]["value"] for m in ("upheld", "corrected", "other", "pending", "total")] == [
+        10,
+        1,
+        0,
+        0,
+        0,
+    ]
 
 
 def test_align_only_drops_blank_edges():
@@ -141,7 +156,10 @@ def test_align_only_drops_blank_edges():
 def test_label_wrapped_onto_the_row_with_the_numbers_is_joined():
     rows = [r for r in t3_rows() if "确认或重新" not in "".join(r.cells)]
     idx = next(i for i, r in enumerate(rows) if "1.申请人无正当理由" in "".join(r.cells))
-    rows[idx:idx] = [Row(("", "5.要求行政机关确认或重新")), Row(("", "出具已获取信息", "4", "0", "0", "0", "0", "0", "4"))]
+    rows[idx:idx] = [
+        Row(("", "5.要求行政机关确认或重新")),
+        Row(("", "出具已获取信息", "4", "0", "0", "0", "0", "0", "4")),
+    ]
     got = cells(parse_document(doc(t2_rows() + rows + t4_rows())))
     assert got["t3.not_processed_confirm_or_reissue.natural_person"]["value"] == 4
     assert got["t3.not_processed_confirm_or_reissue.total"]["label"] == "5.要求行政机关确认或重新出具已获取信息"

@@ -8,7 +8,10 @@ def t3_candidates():
 
 
 def test_normalize_strips_enumeration_punctuation_and_whitespace():
-    assert normalize_label("（二）部分公开（区分处理的，只计这一情 形，不计其他情形）") == "部分公开区分处理的只计这一情形不计其他情形"
+    assert (
+        normalize_label("（二）部分公开（区分处理的，只计这一情 形，不计其他情形）")
+        == "部分公开区分处理的只计这一情形不计其他情形"
+    )
     assert normalize_label("(一) 予以公开") == "予以公开"
     assert normalize_label("3.危及“三安全一稳定”") == "危及三安全一稳定"
     assert normalize_label("三、本年度办理结果") == "本年度办理结果"
@@ -40,6 +43,9 @@ def test_prefix_match_only_when_unique_and_long_enough():
     from sources.labels import match_prefix
 
     cands = t3_candidates()
-    assert match_prefix("1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开", cands) == "other_no_correction_overdue"
+    assert (
+        match_prefix("1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开", cands)
+        == "other_no_correction_overdue"
+    )
     assert match_prefix("申请人", cands) is None  # too short and shared by two rows
     assert match_prefix("要求行政机关确认", cands) is None  # covers too little of its label

@@ -39,7 +39,9 @@ def _assert_cells(result, cells):
 
 
 @pytest.mark.parametrize(("template", "single_other"), VARIANTS, ids=["gov2021", "gov2019", "hybrid"])
-@pytest.mark.parametrize(("fmt", "opts"), FORMATS, ids=[f"{f}-{'-'.join(map(str, o.values())) or 'plain'}" for f, o in FORMATS])
+@pytest.mark.parametrize(
+    ("fmt", "opts"), FORMATS, ids=[f"{f}-{'-'.join(map(str, o.values())) or 'plain'}" for f, o in FORMATS]
+)
 def test_format_matrix(fmt, opts, template, single_other):
     year = 2020 if template == "gov2019" else 2023
     facts = factory.make_facts("示例市统计局", year, template, seed=7, single_other=single_other)
@@ -78,7 +80,10 @@ def test_image_only_pdf_is_reported_not_read_as_empty():
 
 
 def test_blank_template_and_unrelated_page_have_no_numbers():
-    for data in (factory.render_blank_template("docx"), factory.render_blank_template("html"),
-                 factory.render_notice_html()):
+    for data in (
+        factory.render_blank_template("docx"),
+        factory.render_blank_template("html"),
+        factory.render_notice_html(),
+    ):
         result = parse_bytes(data, "x")
         assert result["template"] is None and result["cells"] == []
