@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from flows.cli_warehouse import render_publish
 from flows.console import err, out
 from flows.ingest import STATE_LABELS
 
@@ -173,7 +174,7 @@ def machine_summary(year_summary: dict[str, Any], startup: dict[str, float] | No
     return {"run_id": year_summary["run_id"], "year": year_summary["year"], **year_summary["counts"],
             "warehouse": year_summary["warehouse"], "agencies": year_summary["agencies"],
             "timings": year_summary["timings"], "tasks": year_summary["tasks"],
-            **({"startup": startup} if startup else {})}
+            "publish": year_summary.get("publish"), **({"startup": startup} if startup else {})}
 
 
 # ============================================================================ human summary
@@ -215,6 +216,7 @@ def render_year(summary: dict[str, Any], console: Console) -> None:
             t.add_row(_agency(a), "\n".join(a["failing_rules"]), "\n".join(a["messages"]))
         console.print(t)
     _render_missing(agencies, console)
+    render_publish(summary.get("publish"), console)
     failed = [a for a in agencies if a["status"] == "failed"]
     if failed:
         t = Table(title="失败（下次运行重试）", title_justify="left", show_lines=True)

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from flows.console import err, out
@@ -100,8 +101,11 @@ def ingest(
         summary = ingest_paths(paths, agency, year, warehouse=_config(warehouse), force=force, data_docs=docs)
     if as_json:
         _dump(summary.to_json())
-        return
-    render_summary(summary, out)
+    else:
+        render_summary(summary, out)
+        render_publish(summary.publish, out)
+    if summary.publish and summary.publish.get("error"):
+        raise typer.Exit(code=1)
 
 
 def render_summary(summary: Any, console: Console) -> None:
@@ -386,13 +390,66 @@ def run_demo(paths: list[Path], console: Console, warehouse: Path | None = None)
     console.rule("[bold]xxgk 演示：内置示例年报 → 数据仓库（解析、入库、校验、发布）")
     with tempfile.TemporaryDirectory(prefix="xxgk-demo-") as tmp, _one_line_errors():
         cfg = WarehouseConfig.resolve(warehouse or Path(tmp) / "xxgk.duckdb")
-        summary = ingest_paths(paths, warehouse=cfg, data_docs=warehouse is not None)
+        summary = ingest_paths(paths, warehouse=cfg, data_docs=warehouse is not None, publish=False)
         render_summary(summary, console)
     return summary
 
 
+def render_publish(result: dict[str, Any] | None, console: Console) -> None:
+    """One line on what was sent to the configured dlt destination (nothing when none is configured)."""
+    if not result:
+        return
+    if result.get("error"):
+        err.print(f"[red]发布失败[/]（数据仓库本身已更新，下次运行会重新发送）：{escape(result['error'])}",
+                  highlight=False)
+        return
+    tables = "、".join(result["tables_replaced"]) or "无"
+    console.print(
+        f"已同步到发布目标 {escape(result['destination'])}：更新 {result['slots_sent']} 份报告，撤下 "
+        f"{result['slots_deleted']} 份，整表替换：{tables}（{result['seconds']:.1f} s）",
+        highlight=False,
+    )
+
+
+def publish_cmd(
+    full: Annotated[bool, typer.Option("--full", help="Replace every table at the destination (an exact copy again).")]
+    = False,
+    warehouse: WarehouseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send the published reports, their checks, version states and missing reports to the dlt destination
+    configured for the pipeline ``xxgk_publish`` (only what changed since the last publish)."""
+    from flows.ingest import publish_configured
+    from warehouse.publish import PIPELINE_NAME
+
+    cfg = _config(warehouse)
+    if not cfg.db_path.exists():
+        err.print(f"[red]error:[/] no warehouse at {cfg.db_path}: run `xxgk run` or `xxgk ingest` first",
+                  highlight=False)
+        raise typer.Exit(code=2)
+    with _one_line_errors():
+        result = publish_configured(cfg, full=full)
+    if result is None:
+        err.print(
+            "[red]error:[/] no publish destination configured: set destination_type under "
+            f"\\[pipelines.{PIPELINE_NAME}] in .dlt/config.toml (or "
+            f"PIPELINES__{PIPELINE_NAME.upper()}__DESTINATION_TYPE) and its credentials in .dlt/secrets.toml; "
+            "until then the DuckDB file is the warehouse",
+            highlight=False,
+        )
+        raise typer.Exit(code=2)
+    if as_json:
+        _dump(result)
+    else:
+        render_publish(result, out)
+    if result.get("error"):
+        if as_json:
+            err.print(f"[red]error:[/] {escape(result['error'])}", highlight=False)
+        raise typer.Exit(code=1)
+
+
 def register(app: typer.Typer, bench: typer.Typer | None = None) -> None:
-    """Attach ``ingest``, ``checks``, ``status``, ``waive``, ``unwaive``, ``waivers`` (and ``bench load``
+    """Attach ``ingest``, ``checks``, ``status``, ``waive``, ``unwaive``, ``waivers``, ``publish`` (and ``bench load``
     if a ``bench`` group exists)."""
     commands: list[tuple[str, Callable[..., None]]] = [
         ("ingest", ingest),
@@ -401,6 +458,7 @@ def register(app: typer.Typer, bench: typer.Typer | None = None) -> None:
         ("waive", waive),
         ("unwaive", unwaive),
         ("waivers", waivers),
+        ("publish", publish_cmd),
     ]
     for name, fn in commands:
         app.command(name)(fn)

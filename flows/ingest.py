@@ -70,6 +70,7 @@ class IngestSummary:
     disagreements: list[tuple[str, str | None, str | None, str | None]] = field(default_factory=list)
     data_docs: str | None = None
     superseded: dict[str, str] = field(default_factory=dict)
+    publish: dict[str, Any] | None = None  # what was sent to the configured dlt destination (None: none)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -180,13 +181,15 @@ def ingest_paths(
     warehouse: WarehouseConfig | str | Path | None = None,
     force: bool = False,
     data_docs: bool = True,
+    publish: bool = True,
 ) -> IngestSummary:
     """Parse, load, validate and promote local documents (see module docstring).
 
     ``agency``/``year`` override what the documents say (they apply to every path of the call;
     a document the warehouse already holds keeps its identity unless ``force``); ``force``
     re-parses and re-validates documents the warehouse already holds; ``data_docs`` writes the GX
-    Data Docs site.  A file that cannot be opened is reported (state ``rejected``, not stored).
+    Data Docs site; ``publish`` sends what changed to the configured dlt destination, if any.
+    A file that cannot be opened is reported (state ``rejected``, not stored).
     """
     cfg = _resolve(warehouse)
     from warehouse.pipeline import check_not_locked
@@ -223,7 +226,24 @@ def ingest_paths(
     summary.documents = unchanged + summary.documents + unreadable
     summary.counts["unchanged"] = summary.counts.get("unchanged", 0) + len(unchanged)
     summary.counts["unreadable"] = len(unreadable)
+    summary.publish = publish_configured(cfg) if publish else None
     return summary
+
+
+def publish_configured(cfg: WarehouseConfig, *, full: bool = False) -> dict[str, Any] | None:
+    """Send what changed to the dlt destination configured for ``xxgk_publish`` (:mod:`warehouse.publish`).
+
+    None when no destination is configured (the DuckDB file is the warehouse).  A failure does not
+    undo the run — the warehouse is consistent and the next publish sends the same data again — so
+    it is returned as ``{"error": one line}`` for the caller to show.
+    """
+    from warehouse.publish import PublishFailed, publish
+
+    try:
+        result = publish(cfg, full=full)
+    except PublishFailed as exc:
+        return {"error": str(exc)}
+    return result.to_json() if result.configured else None
 
 
 def _outcome(doc: Mapping[str, Any], vid: str, state: str, reason: str | None = None) -> DocumentOutcome:

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -152,6 +152,7 @@ class YearSummary:
     tasks: dict[str, Any]
     ingest_run_id: str | None = None
     data_docs: str | None = None
+    publish: dict[str, Any] | None = None  # sent to the configured dlt destination (None: none configured)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable dict (dates as ISO strings)."""
@@ -562,6 +563,21 @@ def record_acquisitions(rows: list[dict[str, Any]], warehouse: str, year: int) -
     return acquisitions.record(WarehouseConfig.resolve(warehouse), rows)
 
 
+@task(name="publish-warehouse", task_run_name="publish-warehouse {year}", cache_policy=NO_CACHE,
+      persist_result=False)
+def publish_warehouse(warehouse: str, year: int) -> dict[str, Any] | None:
+    """Send what changed to the dlt destination configured for ``xxgk_publish``; None when none is.
+
+    A failure is logged and returned as ``{"error": …}``: the run's warehouse work is done and the next
+    run sends the same data again."""
+    from flows.ingest import publish_configured
+
+    result = publish_configured(WarehouseConfig.resolve(warehouse))
+    if result and result.get("error"):
+        get_run_logger().warning(result["error"])
+    return result
+
+
 # ============================================================================ the year run
 
 
@@ -876,6 +892,9 @@ def run_year(opts: RunOptions) -> YearSummary:
             record_acquisitions([r.to_row(run_id, ingest_run_id) for r in results], str(opts.warehouse.db_path),
                                 opts.year)
             timings["record"] = time.time() - t
+            t = time.time()
+            published = publish_warehouse(str(opts.warehouse.db_path), opts.year)
+            timings["publish"] = time.time() - t
         finally:
             _CONTEXTS.pop(key, None)
             if ctx.workers is not None:
@@ -888,7 +907,7 @@ def run_year(opts: RunOptions) -> YearSummary:
     tasks = {"flow_started_at": t0, "flow_pid": os.getpid(), "parse_pids": sorted(p for p in run.parse_pids if p),
              "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()}, **task_overhead(run.task_times)}
     return YearSummary(run_id, opts.year, str(opts.warehouse.db_path), results, _counts(results, len(run.parsed)),
-                       {k: round(v, 3) for k, v in timings.items()}, tasks, ingest_run_id, data_docs)
+                       {k: round(v, 3) for k, v in timings.items()}, tasks, ingest_run_id, data_docs, published)
 
 
 @contextmanager
