@@ -10,6 +10,10 @@ Prints four figures (asserts nothing), each with the target of the issue for 10,
 * **fixed cost** — what a run pays before any report: a fresh interpreter importing the stack,
   the GX context with suite and checkpoint, and the dlt pipeline (≤ 10 s).
 
+With ``publish`` it also times :func:`warehouse.publish.publish` of the result to a SQLite file
+through dlt's ``sqlalchemy`` destination (no target: the figure depends on the destination), the
+first publish and a second one with nothing changed.
+
 The reports are generated first (not timed) by :mod:`warehouse.synthetic`; every one passes.  The
 benchmark process sets GX and dlt up before the timed run, so that load and validation do not
 include the fixed cost, which is measured on its own in a fresh process afterwards.
@@ -22,7 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,12 +89,44 @@ def _line(name: str, seconds: float, detail: str) -> str:
     return f"{name:<11s} {seconds:7.1f} s   target ≤ {target:.0f} s  {verdict:<4s}  {detail}"
 
 
+@contextmanager
+def _sqlite_destination(path: Path) -> Iterator[None]:
+    """dlt settings naming a SQLite file (sqlalchemy destination) as the publish destination, for the block."""
+    keys = {"PIPELINES__XXGK_PUBLISH__DESTINATION_TYPE": "sqlalchemy",
+            "DESTINATION__SQLALCHEMY__CREDENTIALS": f"sqlite:///{path}"}
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update(keys)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def bench_publish(cfg: Any, echo: Callable[[str], None] = print) -> dict[str, float]:
+    """Publish the warehouse of ``cfg`` to a new SQLite file twice; print and return both wall times."""
+    from warehouse.publish import publish
+
+    with _sqlite_destination(cfg.db_path.parent / "published.db"):
+        first = publish(cfg)
+        again = publish(cfg)
+    rows = sum(first.rows.values())
+    echo(f"{'publish':<11s} {first.seconds:7.1f} s   to SQLite (dlt sqlalchemy destination): {first.slots_sent:,} "
+         f"reports, {rows:,} rows")
+    echo(f"{'re-publish':<11s} {again.seconds:7.1f} s   nothing changed: {again.slots_sent} reports sent")
+    return {"publish": first.seconds, "republish": again.seconds}
+
+
 def bench_load(
     n_reports: int = 10_000,
     *,
     data_docs: bool = True,
     workdir: Path | None = None,
     echo: Callable[[str], None] = print,
+    publish: bool = False,
 ) -> dict[str, float]:
     """Load, validate and promote ``n_reports`` synthetic reports in one run into a new warehouse,
     then measure the fixed cost; print a header and the four figures; return them (seconds)."""
@@ -128,6 +165,8 @@ def bench_load(
         )
         echo(_line("promotion", figures["promotion"], "one transaction: qa.check_results, qa.version_state, pub.*"))
         echo(_line("fixed cost", figures["fixed_cost"], "fresh process: imports, GX context + suite, dlt pipeline"))
+        if publish:
+            figures.update(bench_publish(cfg, echo))
         return figures
 
 

@@ -243,11 +243,12 @@ def status(warehouse: WarehouseOpt = None, as_json: JsonOpt = False) -> None:
 def bench_load(
     reports: Annotated[int, typer.Option(help="Synthetic reports (the issue's target is 10,000).")] = 10_000,
     docs: Annotated[bool, typer.Option("--docs/--no-docs", help="Include the GX Data Docs update.")] = True,
+    publish: Annotated[bool, typer.Option("--publish", help="Also time publishing to a SQLite file via dlt.")] = False,
 ) -> None:
     """Load, validate and promote N synthetic reports; print load, validation, promotion and fixed cost."""
     from flows.bench import bench_load as run_bench
 
-    run_bench(reports, data_docs=docs, echo=out.print)
+    run_bench(reports, data_docs=docs, echo=out.print, publish=publish)
 
 
 def _when(value: Any) -> str:
