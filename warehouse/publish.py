@@ -181,6 +181,15 @@ def destination_id(pipeline: Any) -> str:
     return f"{dest.destination_name}:{creds}/{pipeline.dataset_name}"
 
 
+def _single_writer(pipeline: Any) -> bool:
+    """SQLite takes one writer at a time: dlt's parallel load jobs would hit "database is locked" and retry."""
+    try:
+        creds = pipeline.destination_client().config.credentials
+    except Exception:
+        return False
+    return str(getattr(creds, "drivername", "") or "").startswith("sqlite")
+
+
 def configured_destination(cfg: WarehouseConfig) -> str | None:
     """The configured destination (as :func:`destination_id`), or None when publishing is off."""
     pipeline = make_pipeline(cfg)
@@ -331,7 +340,12 @@ def publish(cfg: WarehouseConfig, *, full: bool = False) -> PublishResult:
         if pipeline.has_pending_data:  # a killed publish: its package is superseded by this one
             pipeline.abort_packages()
         try:
-            pipeline.run(resources)
+            pipeline.extract(resources)
+            pipeline.normalize()
+            if _single_writer(pipeline):
+                pipeline.load(workers=1)
+            else:
+                pipeline.load()  # workers from dlt's settings ([load] workers, default 20)
         except Exception as exc:  # dlt wraps everything in PipelineStepFailed
             try:
                 if pipeline.has_pending_data:
