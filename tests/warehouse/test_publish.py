@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.ingest import ingest_documents
 from warehouse.config import WarehouseConfig
-from warehouse.publish import SLOT_TABLES, TOMBSTONE, PublishFailed, publish
+from warehouse.publish import SLOT_TABLES, TOMBSTONE, PublishFailed, make_pipeline, publish
 from warehouse.synthetic import not_statutory, synthetic_cells, synthetic_report
 
 runner = CliRunner()
@@ -287,3 +288,45 @@ def test_decimal_amounts_keep_their_value(wh, dest):
     got = dict(dest.rows("SELECT address, value FROM cells"))
     for address, value in amounts:
         assert Decimal(str(got[address])) == value, address
+
+
+# A child process that publishes and stops (sleeps) after dlt's first load job at the destination
+# committed: the destination holds part of the load, qa.publications nothing of it.
+KILLED_CHILD = """
+import os, sys, time
+from pathlib import Path
+from dlt.common.destination.client import RunnableLoadJob
+warehouse, marker = sys.argv[1:3]
+run = RunnableLoadJob.run_managed
+def paused(self, *args, **kwargs):
+    run(self, *args, **kwargs)
+    Path(marker).write_text(str(os.getpid()))
+    time.sleep(600)
+RunnableLoadJob.run_managed = paused
+from warehouse.config import WarehouseConfig
+from warehouse.publish import publish
+publish(WarehouseConfig.resolve(warehouse))
+"""
+
+
+def test_a_publish_killed_mid_load_is_completed_by_the_next_one(wh, dest, tmp_path):
+    cfg, _ = wh
+    marker = tmp_path / "paused"
+    child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, str(cfg.db_path), str(marker)],
+                             cwd=Path(__file__).resolve().parents[2], env=dict(os.environ))
+    try:
+        for _ in range(1200):
+            if marker.exists() or child.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert marker.exists(), f"the child never reached the pause (exit {child.poll()})"
+    finally:
+        child.kill()
+        child.wait()
+    assert warehouse_rows(cfg, "SELECT count(*) FROM qa.publications") == [(0,)]
+    assert make_pipeline(cfg).has_pending_data  # the killed load package is still there
+    result = publish(cfg)
+    assert result.slots_sent == 1
+    assert not make_pipeline(cfg).has_pending_data
+    assert_mirrors_pub(cfg, dest)
+    assert publish(cfg).slots_sent == 0
