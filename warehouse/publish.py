@@ -46,7 +46,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from warehouse.config import WarehouseConfig, prepare_environment
 from warehouse.db import WarehouseError, connect, has_table
@@ -248,17 +247,16 @@ def plan(con: duckdb.DuckDBPyConnection, dest: str, *, full: bool = False) -> _P
         if keys:
             con.executemany("INSERT INTO _publish_keys VALUES (?, ?)", keys)
         for name, source in SLOT_TABLES.items():
-            if not keys:
-                break
-            # one tombstone per key (deletes the destination's rows of the slot) + the live rows
-            slot_tables[name] = con.sql(f"""
-                SELECT k.report_key, true AS {TOMBSTONE}, t.*
-                FROM _publish_keys k LEFT JOIN {source} t ON false
-                UNION ALL
-                SELECT s.report_key, false AS {TOMBSTONE}, t.*
-                FROM _publish_keys k JOIN _publish_slots s ON s.report_key = k.report_key AND k.live
-                JOIN {source} t ON t.version_id = s.version_id
-            """).to_arrow_table()
+            live = f"""SELECT s.report_key, false AS {TOMBSTONE}, t.*
+                       FROM _publish_slots s JOIN {source} t ON t.version_id = s.version_id"""
+            if full:  # every published row, no tombstones: the table is replaced (emptied when pub is)
+                slot_tables[name] = con.sql(live).to_arrow_table()
+            elif keys:  # one tombstone per key (deletes the slot's rows at the destination) + the live rows
+                slot_tables[name] = con.sql(f"""
+                    SELECT k.report_key, true AS {TOMBSTONE}, t.* FROM _publish_keys k LEFT JOIN {source} t ON false
+                    UNION ALL
+                    {live} JOIN _publish_keys k ON k.report_key = s.report_key AND k.live
+                """).to_arrow_table()
         record += [(item, current[item]) for item in changed]
         forget += gone
         n_sent, n_deleted = len(changed), len(gone)
@@ -279,9 +277,9 @@ def _resources(p: _Plan, full: bool) -> list[Any]:
 
     out = []
     for name, table in p.slot_tables.items():
-        if full:  # the destination becomes an exact copy: live rows only
-            table = table.filter(pc.invert(table[TOMBSTONE]))
-            out.append(dlt.resource(table, name=name, write_disposition="replace"))
+        if full:  # the destination becomes an exact copy (the hint is only meaningful for merges)
+            out.append(dlt.resource(table, name=name, write_disposition="replace",
+                                    columns={TOMBSTONE: {"hard_delete": False}}))
         else:
             out.append(dlt.resource(
                 table, name=name, write_disposition={"disposition": "merge", "strategy": "delete-insert"},

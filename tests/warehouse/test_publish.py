@@ -217,6 +217,7 @@ def test_full_makes_an_exact_copy_again(wh, dest):
     assert dest_cells(dest) != pub_cells(cfg)
     result = publish(cfg, full=True)  # … --full replaces every table
     assert result.full and result.slots_sent == 1
+    assert result.rows["report_versions"] == 1  # no tombstones: every table is replaced
     assert_mirrors_pub(cfg, dest)
     assert publish(cfg).slots_sent == 0
 
