@@ -95,7 +95,8 @@ CREATE TABLE IF NOT EXISTS qa.publications (
 )"""
 
 # one fingerprint per published slot: the report_versions row and every check result of it (a
-# waiver or a re-validation changes the checks; a re-parse changes parsed_at / parser_version)
+# waiver or a re-validation changes the checks; a re-parse changes parsed_at / parser_version).
+# DuckDB's hash() may change between DuckDB releases: then every slot is sent once more, harmlessly.
 _SLOTS_SQL = """
 CREATE OR REPLACE TEMP TABLE _publish_slots AS
 WITH c AS (SELECT version_id, bit_xor(hash(c)) AS h, count(*) AS n FROM pub.check_results c GROUP BY version_id)
@@ -126,10 +127,6 @@ class PublishResult:
     @property
     def configured(self) -> bool:
         return self.destination is not None
-
-    @property
-    def sent_anything(self) -> bool:
-        return bool(self.slots_sent or self.slots_deleted or self.tables_replaced)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -187,12 +184,6 @@ def _single_writer(pipeline: Any) -> bool:
     except Exception:
         return False
     return str(getattr(creds, "drivername", "") or "").startswith("sqlite")
-
-
-def configured_destination(cfg: WarehouseConfig) -> str | None:
-    """The configured destination (as :func:`destination_id`), or None when publishing is off."""
-    pipeline = make_pipeline(cfg)
-    return destination_id(pipeline) if pipeline.destination is not None else None
 
 
 # ---------------------------------------------------------------------------- what to send
