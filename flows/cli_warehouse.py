@@ -238,6 +238,9 @@ def status(warehouse: WarehouseOpt = None, as_json: JsonOpt = False) -> None:
             rules,
         )
     out.print(versions)
+    for p in data.get("publications", []):
+        when = _when(p["last_published_at"])
+        out.print(f"发布目标 {escape(p['destination'])}：{p['reports']} 份报告，最近同步 {when} UTC", highlight=False)
 
 
 def bench_load(

@@ -39,7 +39,7 @@ def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Counts by state and by year × state, and every report version with its state."""
     counts = dict.fromkeys(STATES, 0)
     if not is_initialised(con):
-        return {"counts": counts, "by_year": [], "versions": []}
+        return {"counts": counts, "by_year": [], "versions": [], "publications": []}
     for state, n in con.execute("SELECT state, count(*) FROM qa.version_state GROUP BY state").fetchall():
         counts[state] = n
     by_year = _rows(
@@ -68,7 +68,21 @@ def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     for v in versions:
         for key in ("failing_rules", "warning_rules", "waived_rules"):
             v[key] = list(v[key] or [])
-    return {"counts": counts, "by_year": by_year, "versions": versions}
+    return {"counts": counts, "by_year": by_year, "versions": versions, "publications": publications(con)}
+
+
+def publications(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Per publish destination (``warehouse.publish``): the reports it holds and when it was last sent to."""
+    if not has_table(con, "qa", "publications"):
+        return []
+    return _rows(
+        con,
+        """
+        SELECT destination, count(*) FILTER (WHERE item LIKE 'slot:%') AS reports,
+               max(published_at) AS last_published_at
+        FROM qa.publications GROUP BY destination ORDER BY destination
+        """,
+    )
 
 
 def failing_checks(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from typing import Any
 import duckdb
 import pytest
 from typer.testing import CliRunner
+from whkit import hongze, ingest_once, private_copy, vid
 
 from flows.cli import app
 from flows.ingest import ingest_documents
@@ -33,19 +33,6 @@ runner = CliRunner()
 ENV_TYPE = "PIPELINES__XXGK_PUBLISH__DESTINATION_TYPE"
 ENV_CREDS = "DESTINATION__SQLALCHEMY__CREDENTIALS"
 REASON = "原件如此，已向发布机关核实"
-
-
-def t4_broken(agency: str) -> dict[str, Any]:
-    """A 2023 report whose 表四 行政复议 总计 is printed as 0 (T4_BLOCK_TOTAL fails: quarantined)."""
-    cells = synthetic_cells("gov2021", seed=21)
-    for m, v in zip(("upheld", "corrected", "other", "pending"), (10, 1, 0, 0), strict=True):
-        cells[f"t4.review.{m}"] = v
-    cells["t4.review.total"] = 0
-    return synthetic_report(agency, 2023, cells)
-
-
-def vid(doc: dict[str, Any]) -> str:
-    return doc["source"]["sha256"][:16]
 
 
 def warehouse_rows(cfg: WarehouseConfig, sql: str) -> list[tuple]:
@@ -108,19 +95,16 @@ def base(tmp_path_factory) -> tuple[Path, dict[str, dict[str, Any]]]:
     root = tmp_path_factory.mktemp("publish-base")
     docs = {
         "A": synthetic_report("示例市教育局", 2023, synthetic_cells("gov2021", seed=3)),
-        "B": t4_broken("示例区人民政府"),
+        "B": hongze("示例区人民政府"),
         "E": not_statutory("notice.html"),
     }
-    summary = ingest_documents(list(docs.values()), warehouse=root / "xxgk.duckdb", data_docs=False)
-    assert [d.state for d in summary.documents] == ["promoted", "quarantined", "rejected"]
-    return root, docs
+    return ingest_once(root, docs, ["promoted", "quarantined", "rejected"]), docs
 
 
 @pytest.fixture()
 def wh(base, tmp_path) -> tuple[WarehouseConfig, dict[str, dict[str, Any]]]:
     root, docs = base
-    shutil.copytree(root, tmp_path / "wh")
-    return WarehouseConfig.resolve(tmp_path / "wh" / "xxgk.duckdb"), docs
+    return private_copy(root, tmp_path), docs
 
 
 @pytest.fixture()
@@ -163,6 +147,12 @@ def test_first_publish_copies_pub_and_a_second_sends_nothing(wh, dest):
     assert dest.rows("SELECT count(*) FROM rules") == warehouse_rows(cfg, "SELECT count(*) FROM ref.rules")
     loads = dest.loads()
 
+    status = cli(cfg, "status", "--json")
+    assert status.exit_code == 0
+    assert [(p["destination"], p["reports"]) for p in json.loads(status.stdout)["publications"]] == [
+        (first.destination, 1)]
+    assert f"发布目标 {first.destination}：1 份报告" in cli(cfg, "status").output
+
     again = publish(cfg)
     assert (again.slots_sent, again.slots_deleted, again.tables_replaced) == (0, 0, [])
     assert dest.loads() == loads  # nothing was loaded at all
@@ -194,7 +184,8 @@ def test_a_waiver_publishes_and_its_withdrawal_deletes_the_slot(wh, dest):
     assert cli(cfg, "waive", b, "T4_BLOCK_TOTAL", "--reason", REASON).exit_code == 0
     result = publish(cfg)
     assert (result.slots_sent, result.slots_deleted) == (1, 0)
-    assert dest.rows(f"SELECT count(*) FROM check_results WHERE version_id = '{b}' AND waived") == [(1,)]
+    waived = dest.rows(f"SELECT instance FROM check_results WHERE version_id = '{b}' AND waived ORDER BY 1")
+    assert waived == [("litigation_after_review",), ("review",)]  # both blocks of T4_BLOCK_TOTAL
     assert_mirrors_pub(cfg, dest)
 
     assert cli(cfg, "unwaive", b, "T4_BLOCK_TOTAL").exit_code == 0

@@ -4,13 +4,13 @@ re-validation, and the version is decided again (promoted, superseded, or taken 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 from typer.testing import CliRunner
+from whkit import hongze, ingest_once, private_copy, vid
 
 from flows.cli import app
 from flows.ingest import ingest_documents
@@ -21,20 +21,6 @@ from warehouse.waivers import WaiverError, add_waiver, remove_waiver, resolve_ve
 
 runner = CliRunner()
 REASON = "原件如此，已向发布机关核实：表四总计栏印刷错误"
-
-
-def hongze(agency: str = "示例区人民政府", revision: int = 0) -> dict[str, Any]:
-    """A 2023 report whose 表四 行政复议 and 复议后起诉 totals are 0 (T4_BLOCK_TOTAL fails twice)."""
-    cells = synthetic_cells("gov2021", seed=21)
-    for block, parts in (("review", (10, 1, 0, 0)), ("litigation_after_review", (5, 0, 0, 0))):
-        for m, v in zip(("upheld", "corrected", "other", "pending"), parts, strict=True):
-            cells[f"t4.{block}.{m}"] = v
-        cells[f"t4.{block}.total"] = 0
-    return synthetic_report(agency, 2023, cells, revision=revision)
-
-
-def vid(doc: dict[str, Any]) -> str:
-    return doc["source"]["sha256"][:16]
 
 
 def q(cfg: WarehouseConfig, sql: str, params: list[Any] | None = None) -> list[tuple]:
@@ -59,17 +45,14 @@ def base(tmp_path_factory) -> tuple[Path, dict[str, dict[str, Any]]]:
         "L": synthetic_report("示例市档案局", 2023, late, published_on="2024-03-15"),  # S_DEADLINE warning
         "E": not_statutory("notice.html"),
     }
-    summary = ingest_documents(list(docs.values()), warehouse=root / "xxgk.duckdb", data_docs=False)
-    assert [d.state for d in summary.documents] == ["quarantined", "promoted", "rejected"]
-    return root, docs
+    return ingest_once(root, docs, ["quarantined", "promoted", "rejected"]), docs
 
 
 @pytest.fixture()
 def wh(base, tmp_path) -> tuple[WarehouseConfig, dict[str, dict[str, Any]]]:
     """A private copy of the base warehouse (file, dlt state, GX project) for one test."""
     root, docs = base
-    shutil.copytree(root, tmp_path / "wh")
-    return WarehouseConfig.resolve(tmp_path / "wh" / "xxgk.duckdb"), docs
+    return private_copy(root, tmp_path), docs
 
 
 def test_waiver_promotes_and_the_check_still_shows_fail(wh):
