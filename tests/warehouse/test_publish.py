@@ -322,3 +322,29 @@ def test_a_publish_killed_mid_load_is_completed_by_the_next_one(wh, dest, tmp_pa
     assert not make_pipeline(cfg).has_pending_data
     assert_mirrors_pub(cfg, dest)
     assert publish(cfg).slots_sent == 0
+
+
+def test_another_duckdb_file_is_a_destination_too_and_the_warehouse_stays_put(wh, monkeypatch, tmp_path):
+    """``destination_type = "duckdb"`` with its own file: the copy lands there, while the working
+    warehouse keeps loading into its own file (its dlt destination is given explicitly, not by the setting)."""
+    cfg, _ = wh
+    copy = tmp_path / "analysts.duckdb"
+    monkeypatch.setenv(ENV_TYPE, "duckdb")
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(copy))
+    result = publish(cfg)
+    assert result.destination.startswith("duckdb:") and result.slots_sent == 1
+    revised = synthetic_report("示例市教育局", 2023, synthetic_cells("gov2021", seed=4), revision=1)
+    assert [d.state for d in ingest_documents([revised], warehouse=cfg, data_docs=False).documents] == ["promoted"]
+    assert warehouse_rows(cfg, f"SELECT count(*) FROM stg.report_versions WHERE version_id = '{vid(revised)}'") == [
+        (1,)]
+    assert publish(cfg).slots_sent == 1
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        assert con.execute("SELECT version_id FROM xxgk.report_versions").fetchall() == [(vid(revised),)]
+        got = {(v, a, None if x is None else float(x))
+               for v, a, x in con.execute("SELECT version_id, address, value FROM xxgk.cells").fetchall()}
+        assert not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'stg'"
+                               ).fetchall()[0][0]
+    finally:
+        con.close()
+    assert got == pub_cells(cfg)
