@@ -42,30 +42,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES_YAML = ROOT / "sources" / "templates" / "templates.yaml"
 SAMPLES_DIR = ROOT / "sources" / "samples"
 
-T3_COLUMNS = [
-    "natural_person",
-    "legal_commercial",
-    "legal_research",
-    "legal_social_welfare",
-    "legal_legal_services",
-    "legal_other",
-    "total",
-]
-APPLICANT_COLUMNS = T3_COLUMNS[:-1]
-T4_BLOCKS = ["review", "litigation_direct", "litigation_after_review"]
-T4_MEASURES = ["upheld", "corrected", "other", "pending", "total"]
-T4_PARTS = T4_MEASURES[:-1]
-OTHER_2021 = ["other_no_correction_overdue", "other_fee_unpaid_overdue", "other_misc"]
-
-SECTION_LABELS = [
-    "一、总体情况",
-    "二、主动公开政府信息情况",
-    "三、收到和处理政府信息公开申请情况",
-    "四、政府信息公开行政复议、行政诉讼情况",
-    "五、存在的主要问题及改进情况",
-    "六、其他需要报告的事项",
-]
-
 # --------------------------------------------------------------------------------------------
 # templates
 
@@ -78,6 +54,20 @@ def load_templates() -> dict[str, Any]:
 
 def _tpl(template: str) -> dict[str, Any]:
     return load_templates()[template]
+
+
+# The statutory shape, read from the template YAML (the spec data, not the parser): 表三's columns,
+# 表四's blocks and measures, the children of （六）其他处理 and the six section headings are the
+# same in both formats.
+_T3 = _tpl("gov2021")["tables"]["t3"]
+_T4 = _tpl("gov2021")["tables"]["t4"]
+T3_COLUMNS = [c["key"] for c in _T3["columns"]]
+APPLICANT_COLUMNS = T3_COLUMNS[:-1]
+T4_BLOCKS = [r["key"] for r in _T4["rows"]]
+T4_MEASURES = [c["key"] for c in _T4["columns"]]
+T4_PARTS = T4_MEASURES[:-1]
+OTHER_2021 = list(_T3["group_children"]["other_handling"])
+SECTION_LABELS = [sec["label"] for sec in _tpl("gov2021")["sections"]]
 
 
 def t3_data_rows(template: str = "gov2021", single_other: bool = False) -> list[str]:
