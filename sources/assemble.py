@@ -29,7 +29,7 @@ from sources.numbers import CellValue, looks_like_value, parse_cell, to_wan_yuan
 from sources.rules import narrative_facts
 from sources.template import TABLE_NAMES, Table, Template, load_template, raw_spec, t4_flattened_order
 
-PARSER_VERSION = "0.1.0"
+PARSER_VERSION = "0.1.1"
 
 _KIND_ORDER = {"t2": 0, "t3": 1, "t4": 2}
 
@@ -57,17 +57,19 @@ def classify_row(row: Row) -> Classified:
 
 
 def align(values: tuple[str, ...], width: int) -> tuple[str, ...] | None:
-    """Exactly ``width`` value cells, dropping only blank cells at the edges; None if impossible.
+    """Exactly ``width`` value cells, dropping only blank cells at the edges; None if impossible or ambiguous.
 
     Blank cells at the start come from a label spanning two columns, at the end from a value cell
-    spanning several; anything else (6 numbers for 7 columns) cannot be aligned and gives None.
+    spanning several; anything else (6 numbers for 7 columns) cannot be aligned and gives None.  When
+    blanks at both edges could be dropped and the choice changes where the values land (a blank first
+    column as well as a blank trailing cell), the row is not aligned either: a guess would shift it.
     """
-    vals = list(values)
-    while len(vals) > width and not vals[0].strip():
-        vals.pop(0)
-    while len(vals) > width and not vals[-1].strip():
-        vals.pop()
-    return tuple(vals) if len(vals) == width else None
+    extra = len(values) - width
+    lead = next((i for i, v in enumerate(values) if v.strip()), len(values))
+    trail = next((i for i, v in enumerate(reversed(values)) if v.strip()), len(values))
+    # Every way to drop ``extra`` edge blanks: i leading ones and the rest trailing.
+    options = {tuple(values[i : i + width]) for i in range(max(0, extra - trail), min(lead, extra) + 1)}
+    return options.pop() if len(options) == 1 else None
 
 
 # ---------------------------------------------------------------- walking the tables

@@ -151,6 +151,15 @@ def test_align_only_drops_blank_edges():
     assert align(("1", "", ""), 1) == ("1",)
     assert align(("1", "2", "3"), 2) is None
     assert align(("1", "", "3"), 2) is None
+    assert align(("1",), 2) is None
+
+
+def test_align_refuses_when_blanks_at_both_edges_make_it_ambiguous():
+    # a blank first column and a stray trailing cell: which blank belongs to the row is unknown
+    assert align(("", "1", "2", ""), 3) is None
+    assert align(("", "", "1", ""), 2) is None
+    assert align(("", "1", "2", ""), 2) == ("1", "2")  # both edges must go: one way only
+    assert align(("", "", ""), 2) == ("", "")  # every choice gives the same cells
 
 
 def test_label_wrapped_onto_the_row_with_the_numbers_is_joined():
