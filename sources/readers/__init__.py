@@ -2,11 +2,11 @@
 
 :func:`sniff_format` looks at the bytes only (never the file name); :func:`read_document` dispatches
 to the reader of that format.  Readers are imported lazily, so reading HTML never imports pdfium.
+What more than one reader needs (:data:`OLE_MAGIC`, :func:`is_layout_row`) is declared here once.
 """
 
 from __future__ import annotations
 
-import inspect
 import io
 import re
 import zipfile
@@ -15,7 +15,7 @@ from sources.document import Document, UnreadableDocument
 
 __all__ = ["sniff_format", "read_document"]
 
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE compound file (old .doc, encrypted .docx)
 _HTML_MARK = re.compile(
     r"<\s*(?:!doctype\s+html|html|head|body|table|meta|title|tr|td|div|p|br|span|font|style|script)[\s>/]",
     re.I,
@@ -73,7 +73,7 @@ def sniff_format(data: bytes) -> str:
         return "pdf"
     if data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
         return "docx" if _is_docx_zip(data) else "unknown"
-    if data[:8] == _OLE_MAGIC:
+    if data[:8] == OLE_MAGIC:
         return "doc_cfb"
     if _HTML_MARK.search(_head_text(data)):
         return "html"
@@ -82,15 +82,20 @@ def sniff_format(data: bytes) -> str:
     return "unknown"
 
 
-def _call(reader, data: bytes, content_type: str | None) -> Document:
-    """Pass ``content_type`` only to readers that take it (the text and PDF readers may not)."""
-    try:
-        params = inspect.signature(reader).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        params = {}
-    if content_type is not None and "content_type" in params:
-        return reader(data, content_type=content_type)
-    return reader(data)
+# Page layout, not a table cell (HTML and DOCX layout tables): a cell over _LAYOUT_CHARS characters on
+# at least _LAYOUT_LINES lines (or over _LAYOUT_HUGE characters), in a row whose other cells hold no figure.
+_LAYOUT_CHARS = 200
+_LAYOUT_LINES = 3
+_LAYOUT_HUGE = 1000
+_FIGURE = re.compile(r"^[-+]?\d[\d,，.]*\s*(?:%|元|万元|件|条|个|次)?$")
+
+
+def is_layout_row(texts: list[str]) -> bool:
+    """A row of a layout table: a page of text in a cell, and no figure anywhere in the row."""
+    long_cell = any(
+        len(t) > _LAYOUT_HUGE or (len(t) > _LAYOUT_CHARS and t.count("\n") + 1 >= _LAYOUT_LINES) for t in texts
+    )
+    return long_cell and not any(_FIGURE.match(t) for t in texts)
 
 
 def read_document(data: bytes, content_type: str | None = None) -> Document:
@@ -105,7 +110,7 @@ def read_document(data: bytes, content_type: str | None = None) -> Document:
     if fmt == "pdf":
         from sources.readers.pdf import read_pdf
 
-        return _call(read_pdf, data, content_type)
+        return read_pdf(data)
     if fmt in ("docx", "doc_cfb"):
         from sources.readers.docx import read_docx
 
@@ -117,7 +122,7 @@ def read_document(data: bytes, content_type: str | None = None) -> Document:
     if fmt == "text":
         from sources.readers.text import read_text
 
-        return _call(read_text, data, content_type)
+        return read_text(data)
     if data[:4] == b"PK\x03\x04":
         raise UnreadableDocument(
             "not_a_document", "a zip file that is not a Word .docx (maybe .xlsx, .odt or an archive)"

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import posixpath
-import re
 import zipfile
 import zlib
 
@@ -29,20 +28,14 @@ from lxml import etree
 
 from sources.document import Document, Row, UnreadableDocument
 from sources.labels import clean_lines
+from sources.readers import OLE_MAGIC, is_layout_row
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _W_MAIN = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W_STRICT = "http://purl.oclc.org/ooxml/wordprocessingml/main"
 _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 _REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _OFFICE_DOC = ("/officeDocument",)
 _MAX_PART = 512 * 1024 * 1024
-# Page layout, not a table cell: a cell over _LAYOUT_CHARS characters on at least _LAYOUT_LINES lines
-# (or over _LAYOUT_HUGE characters), in a row whose other cells hold no figure.
-_LAYOUT_CHARS = 200
-_LAYOUT_LINES = 3
-_LAYOUT_HUGE = 1000
-_FIGURE = re.compile(r"^[-+]?\d[\d,，.]*\s*(?:%|元|万元|件|条|个|次)?$")
 
 
 def _utf16(name: str) -> bytes:
@@ -129,14 +122,6 @@ def _pages(zf: zipfile.ZipFile) -> int | None:
             return None
         return pages if pages > 0 else None
     return None
-
-
-def _is_layout_row(texts: list[str]) -> bool:
-    """A row of a layout table: a page of text in a cell, and no figure anywhere in the row."""
-    long_cell = any(
-        len(t) > _LAYOUT_HUGE or (len(t) > _LAYOUT_CHARS and t.count("\n") + 1 >= _LAYOUT_LINES) for t in texts
-    )
-    return long_cell and not any(_FIGURE.match(t) for t in texts)
 
 
 class _Walker:
@@ -323,7 +308,7 @@ class _Walker:
             texts = [self.cell_text(tc) for tc in cells]
             nested = [[item for item in self.blocks(tc) if item.tag == self.TBL] for tc in cells]
             has_nested = any(nested)
-            layout = _is_layout_row(texts)
+            layout = is_layout_row(texts)
             if cells and not layout and not (has_nested and not any(texts)):
                 self.rows.append(Row(cells=tuple(texts), line=line, table=index))
             if not layout:

@@ -33,6 +33,7 @@ from lxml import etree
 
 from sources.document import Document, Issue, Row, UnreadableDocument
 from sources.labels import clean_lines
+from sources.readers import is_layout_row
 
 # --------------------------------------------------------------------------------------- encoding
 
@@ -394,13 +395,6 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), Non
 _INVISIBLE.update({0xA0: " ", 0x2002: " ", 0x2003: " ", 0x2009: " ", 0x202F: " "})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
-# Page layout, not a table cell: a cell over _LAYOUT_CHARS characters on at least _LAYOUT_LINES lines
-# (or over _LAYOUT_HUGE characters), in a row whose other cells hold no figure.
-_LAYOUT_CHARS = 200
-_LAYOUT_LINES = 3
-_LAYOUT_HUGE = 1000
-_FIGURE = re.compile(r"^[-+]?\d[\d,，.]*\s*(?:%|元|万元|件|条|个|次)?$")
-
 
 def _ws(text: str) -> str:
     return _WS.sub(" ", text.translate(_INVISIBLE))
@@ -415,14 +409,6 @@ def _is_hidden(el) -> bool:
         return True
     style = el.get("style")
     return bool(style and _HIDDEN_STYLE.search(style))
-
-
-def _is_layout_row(texts: list[str]) -> bool:
-    """A row of a layout table: a page of text in a cell, and no figure anywhere in the row."""
-    long_cell = any(
-        len(t) > _LAYOUT_HUGE or (len(t) > _LAYOUT_CHARS and t.count("\n") + 1 >= _LAYOUT_LINES) for t in texts
-    )
-    return long_cell and not any(_FIGURE.match(t) for t in texts)
 
 
 @dataclass
@@ -546,7 +532,7 @@ class _Walker:
         cells = [c for c in tr if isinstance(c.tag, str) and c.tag.lower() in _CELL_TAGS and not _is_hidden(c)]
         texts = [self.cell_text(c) for c in cells]
         nested = tr.find(".//table") is not None
-        layout = _is_layout_row(texts)
+        layout = is_layout_row(texts)
         if cells and not layout and not (nested and not any(texts)):
             self.rows.append(Row(cells=tuple(texts), line=line, table=table))
         if not nested and not layout:

@@ -211,3 +211,18 @@ def test_cell_text_is_stripped_of_ideographic_spaces():
     doc = read_docx(_save(d))
     assert [r.cells for r in doc.rows] == [("行政许可", "12")]
     assert doc.text == "行政许可\t12"
+
+
+def test_layout_table_yields_its_text_and_the_inner_rows_only():
+    d = docx.Document()
+    cell = d.add_table(rows=1, cols=1).cell(0, 0)
+    cell.text = "某局2022年政府信息公开工作年度报告"
+    cell.add_paragraph("一、总体情况")
+    cell.add_paragraph("本机关认真贯彻落实政府信息公开条例。" * 12)
+    inner = cell.add_table(rows=1, cols=2)
+    inner.cell(0, 0).text = "行政许可"
+    inner.cell(0, 1).text = "12"
+    doc = read_docx(_save(d))
+    assert [(r.table, r.line, r.cells) for r in doc.rows] == [(1, 1, ("行政许可", "12"))]
+    assert doc.text.split("\n")[:2] == ["某局2022年政府信息公开工作年度报告", "一、总体情况"]
+    assert doc.text.split("\n")[-1] == "行政许可\t12"
