@@ -17,9 +17,15 @@ from sources.labels import clean_text, to_simplified
 NA_FORMS = frozenset(
     {"/", "／", "-", "--", "—", "——", "－", "―", "–", "无", "空", "不适用", "N/A", "n/a", "NA"}
 )
-_UNIT = re.compile(r"(件|条|个|项|份|人次|万元|亿元|元)$")
-_ANNOTATION = re.compile(r"^([+\-−]?[\d,]+(?:\.\d+)?)(件|条|个|项|份|人次|万元|亿元|元)?[(（\[【](.*)[)）\]】]$")
+_UNITS = "件|条|个|项|份|人次|万元|亿元|元"
+_UNIT = re.compile(rf"({_UNITS})$")
+_ANNOTATION = re.compile(rf"^([+\-−]?[\d,]+(?:\.\d+)?)({_UNITS})?[(（\[【](.*)[)）\]】]$")
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+_WHITESPACE = re.compile(r"\s+")
+_VALUE = re.compile(r"(?:增加|减少|增|减|[+\-−])?[\d,]+(?:\.\d+)?")
+_INT = re.compile(r"\d+")
+_INT_WITH_ZEROS = re.compile(r"\d+\.0+")
+_DECIMAL = re.compile(r"\d+(\.\d+)?")
 _SIGN_WORDS = (("增加", 1), ("减少", -1), ("增", 1), ("减", -1), ("+", 1), ("-", -1), ("−", -1))
 
 
@@ -36,7 +42,7 @@ class CellValue:
 def squash(text: str) -> str:
     """Cell text with artefacts removed, NFKC applied and every whitespace dropped."""
     text = to_simplified(unicodedata.normalize("NFKC", clean_text(text)))
-    return re.sub(r"\s+", "", text)
+    return _WHITESPACE.sub("", text)
 
 
 def looks_like_value(text: str) -> bool:
@@ -47,7 +53,7 @@ def looks_like_value(text: str) -> bool:
     if _ANNOTATION.match(s):
         return True
     s = _UNIT.sub("", s)
-    return bool(re.fullmatch(r"(?:增加|减少|增|减|[+\-−])?[\d,]+(?:\.\d+)?", s)) or s == "持平"
+    return bool(_VALUE.fullmatch(s)) or s == "持平"
 
 
 def parse_cell(text: str | None, value_type: str = "count") -> CellValue:
@@ -78,9 +84,9 @@ def parse_cell(text: str | None, value_type: str = "count") -> CellValue:
 
 
 def _count(s: str, unit: str | None, note: str | None) -> CellValue:
-    if re.fullmatch(r"\d+", s):
+    if _INT.fullmatch(s):
         n = int(s)
-    elif re.fullmatch(r"\d+\.0+", s):
+    elif _INT_WITH_ZEROS.fullmatch(s):
         n = int(s.split(".")[0])
         note = note or "integer printed with decimals"
     else:
@@ -89,13 +95,9 @@ def _count(s: str, unit: str | None, note: str | None) -> CellValue:
 
 
 def _amount(s: str, unit: str | None, note: str | None) -> CellValue:
-    if not re.fullmatch(r"\d+(\.\d+)?", s):
+    if not _DECIMAL.fullmatch(s):
         return CellValue("TEXT", None, unit, note)
-    amount = Decimal(s)
-    if unit == "元":
-        amount = amount / Decimal(10000)
-    elif unit == "亿元":
-        amount = amount * Decimal(10000)
+    amount = to_wan_yuan(Decimal(s), unit)
     return CellValue("ZERO" if amount == 0 else "NUMBER", amount, unit, note)
 
 
@@ -107,7 +109,7 @@ def _signed(s: str, unit: str | None, note: str | None) -> CellValue:
         if s.startswith(word):
             sign, s = sgn, s[len(word) :]
             break
-    if not re.fullmatch(r"\d+", s):
+    if not _INT.fullmatch(s):
         return CellValue("TEXT", None, unit, note)
     n = sign * int(s)
     return CellValue("ZERO" if n == 0 else "NUMBER", n, unit, note)
