@@ -146,19 +146,19 @@ class Archive:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ objects
+    def _memo_path(self, kind: str, key: str) -> Path:
+        return self.root / "memo" / kind / key[:2] / f"{key}.json"
+
     def memo_get(self, kind: str, key: str) -> dict[str, Any] | None:
         """A small JSON result computed once from archived bytes (e.g. a page analysis), or None."""
-        path = self.root / "memo" / kind / key[:2] / f"{key}.json"
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            return json.loads(self._memo_path(kind, key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
 
     def memo_put(self, kind: str, key: str, value: Mapping[str, Any]) -> None:
         """Store a result derived from archived bytes, atomically (recomputed if ever lost)."""
-        path = self.root / "memo" / kind / key[:2] / f"{key}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, json.dumps(value, ensure_ascii=False).encode("utf-8"))
+        _atomic_write(self._memo_path(kind, key), json.dumps(value, ensure_ascii=False).encode("utf-8"))
 
     def object_path(self, sha: str) -> Path:
         """Where the object named ``sha`` is (or would be) stored."""
