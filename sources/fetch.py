@@ -23,7 +23,6 @@ deadline (with everything tried), ``not_due`` yet, or ``failed`` (try again late
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import ipaddress
 import re
@@ -42,6 +41,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from sources.archive import Archive, ArchiveEntry, sha256_hex, utc_now
+from sources.labels import simplify_phrases, t2s
 from sources.registry import (
     Agency,
     Candidate,
@@ -49,7 +49,6 @@ from sources.registry import (
     host_listed,
     is_ip_literal,
     normalize_title,
-    simplify_phrases,
     year_pattern,
 )
 
@@ -198,13 +197,6 @@ _DOC_LINK = re.compile(r"\.(pdf|docx?|wps)(?:$|[?#&;])", re.IGNORECASE)
 _ANY_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 
 
-@functools.cache
-def _t2s():
-    from opencc import OpenCC
-
-    return OpenCC("t2s")
-
-
 def _page_text(raw: str) -> str:
     """Page text for marker search: NFKC, whitespace removed, and simplified unless already simplified.
 
@@ -214,7 +206,7 @@ def _page_text(raw: str) -> str:
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw))
     if text.isascii() or sum(m in text for m in REPORT_MARKERS) >= 3:
         return text
-    return simplify_phrases(_t2s().convert(text))
+    return simplify_phrases(t2s().convert(text))
 
 
 @dataclass(frozen=True)

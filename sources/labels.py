@@ -1,9 +1,9 @@
 """Label normalisation and matching: printed label text → canonical key.
 
 Implements ``label_normalization`` of templates.yaml: pinyin annotations removed, traditional →
-simplified (character level, then a few phrase fixes), NFKC, all whitespace removed, one leading
-enumeration prefix removed, punctuation removed.  Matching is exact on the normalised key first,
-then fuzzy only when a single candidate is clearly best.
+simplified (character level, then the phrases of ``label_phrase_map``), NFKC, all whitespace
+removed, one leading enumeration prefix removed, punctuation removed.  Matching is exact on the
+normalised key first, then fuzzy only when a single candidate is clearly best.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ _ENUM = re.compile(
     rf"^(?:[{_CN_NUM}]+[、.．]|\([{_CN_NUM}]+\)|\(\d+\)|\d+[.、．](?!\d)|[{_CN_NUM}]+(?=\())"
 )
 _PUNCT = re.compile(r"[，,、。.．:：;；\"“”'‘’「」『』()（）\[\]【】<>《》\-—–―－/／·…!！?？]")
-# Taiwan-style phrases that character-level t2s leaves behind (templates.yaml label_phrase_map).
-_PHRASES = {"资讯": "信息", "档案": "文件", "程式": "程序", "网路": "网络", "最佳化": "优化"}
 
 
 @functools.cache
-def _t2s():  # pragma: no cover - trivial
+def t2s():  # pragma: no cover - trivial
+    """The OpenCC character-level traditional → simplified converter (one per process)."""
     from opencc import OpenCC
 
     return OpenCC("t2s")
@@ -38,7 +37,22 @@ def to_simplified(text: str) -> str:
     """Character-level traditional → simplified conversion (OpenCC t2s)."""
     if text.isascii():
         return text
-    return _t2s().convert(text)
+    return t2s().convert(text)
+
+
+@functools.cache
+def _phrases() -> tuple[tuple[str, str], ...]:
+    """Taiwan-style phrases that character-level t2s leaves behind (templates.yaml ``label_phrase_map``)."""
+    from sources.template import raw_spec  # sources.template imports this module
+
+    return tuple(raw_spec()["label_phrase_map"].items())
+
+
+def simplify_phrases(text: str) -> str:
+    """``text`` (already simplified character by character) with Taiwan-style phrases mapped (资讯 → 信息 …)."""
+    for old, new in _phrases():
+        text = text.replace(old, new)
+    return text
 
 
 _SPACES = re.compile(r" {2,}")
@@ -64,9 +78,7 @@ def clean_text(text: str) -> str:
 def normalize_label(text: str) -> str:
     """The match key of a printed label: comparable across typography, script and enumeration."""
     text = _PINYIN.sub("", clean_text(text))
-    text = to_simplified(text)
-    for old, new in _PHRASES.items():
-        text = text.replace(old, new)
+    text = simplify_phrases(to_simplified(text))
     text = unicodedata.normalize("NFKC", text)
     text = _WS.sub("", text)
     text = _ENUM.sub("", text, count=1)

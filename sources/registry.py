@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from sources.labels import to_simplified
+from sources.labels import simplify_phrases, to_simplified
 
 if TYPE_CHECKING:  # pragma: no cover
     from sources.fetch import FetchResult
@@ -623,17 +623,6 @@ def year_pattern(year: int) -> str:
     cn = "".join(_CN_DIGITS[int(d)] for d in digits)
     forms = [digits, cn, cn.replace("〇", "零")]
     return r"(?<![\d〇零一二三四五六七八九])(?:" + "|".join(dict.fromkeys(forms)) + r")(?![\d])"
-
-
-# Taiwan-style phrases character-level t2s leaves behind (as in sources.labels): 政府資訊公開 → 政府信息公开.
-TW_PHRASES = {"资讯": "信息", "档案": "文件"}
-
-
-def simplify_phrases(text: str) -> str:
-    """``text`` (already simplified character by character) with Taiwan-style phrases mapped."""
-    for old, new in TW_PHRASES.items():
-        text = text.replace(old, new)
-    return text
 
 
 def normalize_title(text: str) -> str:

@@ -118,9 +118,10 @@ class Template:
 
 @functools.cache
 def raw_spec() -> dict[str, Any]:
-    """The packaged templates.yaml as a dict (read once per process)."""
+    """The packaged templates.yaml as a dict (read once per process; libyaml's loader when available)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with _YAML.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=loader)
 
 
 def _keys(entry: dict[str, Any], *fields: str) -> tuple[str, ...]:
@@ -202,6 +203,7 @@ def load_template(template_id: str) -> Template:
     return _build(template_id)
 
 
+@functools.cache
 def t4_flattened_order() -> tuple[str, ...]:
     """The 15 表四 cells in printed left-to-right order, as ``<block>.<measure>``."""
     return tuple(raw_spec()["templates"]["gov2021"]["tables"]["t4"]["flattened_order"])

@@ -23,6 +23,8 @@ def test_traditional_and_pinyin_are_normalised():
     assert to_simplified("結果維持") == "结果维持"
     assert normalize_label("一、本年新收政府資訊公開申請數量") == "本年新收政府信息公开申请数量"
     assert normalize_label("行政(xíng)复议") == "行政复议"
+    # Taiwan-style phrases left after character-level conversion (label_phrase_map)
+    assert normalize_label("政府網路資訊與程式最佳化") == "政府网络信息与程序优化"
 
 
 def test_exact_alias_and_typo_matches():
