@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from sources.document import Document, Issue, Row
 from sources.labels import match_label, match_prefix, normalize_label, to_simplified
 from sources.numbers import CellValue, looks_like_value, parse_cell, to_wan_yuan
-from sources.rules import narrative_facts
+from sources.rules import HYBRID_ROW, cell_specs, narrative_facts
 from sources.template import TABLE_NAMES, Table, Template, load_template, raw_spec, t4_flattened_order
 
 PARSER_VERSION = "0.1.1"
@@ -219,6 +219,7 @@ def _walk(doc: Document, template: Template) -> Walk:
     t2_cols: dict[str, list[str]] = {}
     pending: list[str] = []
     t3_markers, t4_markers = set(template.table("t3").marker_keys), set(template.table("t4").marker_keys)
+    t4_block, t4_cells = len(template.table("t4").columns), len(t4_flattened_order())  # 5 and 15
     for row in doc.rows:
         cl = classify_row(row)
         for _, text in cl.labels:
@@ -242,10 +243,10 @@ def _walk(doc: Document, template: Template) -> Walk:
                     continue
             if kind in (None, "t2") and norm in t3_markers:
                 kind = "t3"
-            elif kind in (None, "t2", "t3") and norm in t4_markers and len(cl.values) < 5:
+            elif kind in (None, "t2", "t3") and norm in t4_markers and len(cl.values) < t4_block:
                 kind = "t4"
         allowed = [k for k in ("t2", "t3", "t4") if kind is None or _KIND_ORDER[k] >= _KIND_ORDER.get(kind, 0)]
-        if kind == "t4" or (kind is None and len([v for v in cl.values if v.strip()]) >= 15):
+        if kind == "t4" or (kind is None and len([v for v in cl.values if v.strip()]) >= t4_cells):
             if _t4_row(cl, row, template, walk):
                 kind = "t4"
                 continue
@@ -255,7 +256,6 @@ def _walk(doc: Document, template: Template) -> Walk:
             texts = [t for _, t in cl.labels if len(normalize_label(t)) > 1]
             if texts:
                 pending = (pending + [texts[-1].split()[-1]])[-2:]
-            continue
             continue
         allowed = [k for k in allowed if k != "t4"]
         match = _match_row(cl.labels, allowed, index)
@@ -310,7 +310,7 @@ def _assign(
     """Store the aligned values of one matched row, or record why they could not be used."""
     rowdef = table.row(row_key)
     if not rowdef.is_data_row:
-        if table.id == "t3" and row_key == "other_handling" and template.id == "gov2021":
+        if table.id == "t3" and row_key == HYBRID_ROW and template.id == "gov2021":
             walk.hybrid_other = True  # 2021 report printing the old single （六）其他处理 row
         else:
             return
@@ -343,22 +343,23 @@ def _assign(
 def _t4_row(cl: Classified, row: Row, template: Template, walk: Walk) -> bool:
     """Read 表四 from a row of 15 values (flattened) or a block label with 5 values."""
     t4 = template.table("t4")
+    order = t4_flattened_order()
     nonblank = [v for v in cl.values if v.strip()]
-    if len(nonblank) >= 15 or len(cl.values) >= 15:
-        values = align(cl.values, 15)
+    if len(nonblank) >= len(order) or len(cl.values) >= len(order):
+        values = align(cl.values, len(order))
         if values is None:
-            reason = f"表四 data row has {len(nonblank)} values for 15 cells; none were used"
+            reason = f"{t4.title} data row has {len(nonblank)} values for {len(order)} cells; none were used"
             walk.issues.append(Issue("row_width", "warning", reason, "t4", row.page))
             walk.bad_rows.setdefault("t4", reason)
             walk.tables_seen.add("t4")
             return True
-        for addr, raw in zip(t4_flattened_order(), values, strict=True):
+        for addr, raw in zip(order, values, strict=True):
             address = f"t4.{addr}"
             if address not in walk.found:
-                walk.found[address] = Found(raw, parse_cell(raw, "count"), row, "表四")
+                walk.found[address] = Found(raw, parse_cell(raw, template.value_type(address)), row, t4.title)
         walk.tables_seen.add("t4")
         return True
-    if cl.labels and len(cl.values) >= 5:
+    if cl.labels and len(cl.values) >= len(t4.columns):
         blocks = {f"t4.{r.key}": r.match_keys for r in t4.rows}
         key, printed, _, _ = _match_row(cl.labels[-1:], ["t4"], {"t4": blocks, "t2": {}, "t3": {}})
         if key:
@@ -487,15 +488,7 @@ def _addresses(template: Template, hybrid: bool) -> list[str]:
     """Template addresses; a hybrid report keeps its single （六）其他处理 row instead of the three."""
     if not hybrid:
         return list(template.addresses)
-    split = ("t3.other_no_correction_overdue.", "t3.other_fee_unpaid_overdue.", "t3.other_misc.")
-    out: list[str] = []
-    for addr in template.addresses:
-        if addr.startswith(split):
-            if addr.startswith(split[0]):
-                out.append(addr.replace(split[0].rstrip("."), "t3.other_handling", 1))
-            continue
-        out.append(addr)
-    return out
+    return [c.address for c in cell_specs("gov2021_hybrid")]
 
 
 def build_cells(template: Template, walk: Walk) -> list[dict[str, Any]]:
@@ -551,10 +544,26 @@ def _completeness_issues(template: Template, walk: Walk, sections: list[str]) ->
                 "hybrid_other_handling",
                 "warning",
                 "2021 template with the old single row （六）其他处理 (2019 layout); its row was kept as printed",
-                "t3.other_handling",
+                f"t3.{HYBRID_ROW}",
             )
         )
     return issues
+
+
+def empty_result(**fields: Any) -> dict[str, Any]:
+    """A parse result with nothing read (the keys of parse-output.md except ``source``), ``fields`` set."""
+    result: dict[str, Any] = {
+        "agency": None,
+        "year": None,
+        "template": None,
+        "published_on": None,
+        "sections": [],
+        "cells": [],
+        "issues": [],
+        "error": None,
+    }
+    result.update(fields)
+    return result
 
 
 def parse_document(doc: Document) -> dict[str, Any]:
@@ -562,16 +571,7 @@ def parse_document(doc: Document) -> dict[str, Any]:
     agency, year = find_title(doc)
     template_id, issues = detect_template(doc)
     issues = list(doc.issues) + issues
-    result: dict[str, Any] = {
-        "agency": agency,
-        "year": year,
-        "template": None,
-        "published_on": find_published_on(doc),
-        "sections": [],
-        "cells": [],
-        "issues": [],
-        "error": None,
-    }
+    result = empty_result(agency=agency, year=year, published_on=find_published_on(doc))
     if template_id is None:
         result["issues"] = [i.to_json() for i in issues]
         return result

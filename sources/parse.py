@@ -13,22 +13,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sources.assemble import PARSER_VERSION, parse_document
-from sources.document import UnreadableDocument
+from sources.assemble import PARSER_VERSION, empty_result, parse_document
+from sources.document import Issue, UnreadableDocument
 
 
 def _error_result(source: dict[str, Any], code: str, message: str) -> dict[str, Any]:
-    return {
-        "source": source,
-        "agency": None,
-        "year": None,
-        "template": None,
-        "published_on": None,
-        "sections": [],
-        "cells": [],
-        "issues": [{"code": code, "severity": "error", "message": message}],
-        "error": message,
-    }
+    issue = Issue(code, "error", message).to_json()
+    return {"source": source, **empty_result(issues=[issue], error=message)}
 
 
 def parse_bytes(data: bytes, path: str, content_type: str | None = None) -> dict[str, Any]:

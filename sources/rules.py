@@ -42,7 +42,8 @@ Severity = Literal["error", "warning", "info"]
 Outcome = Literal["pass", "fail", "not_assessable"]
 
 VARIANTS = ("gov2021", "gov2021_hybrid", "gov2019")
-HYBRID_SPLIT_ROWS = ("other_no_correction_overdue", "other_fee_unpaid_overdue", "other_misc")
+# The 2019 single row （六）其他处理 that a hybrid 2021 report prints instead of its three sub-rows.
+HYBRID_ROW = "other_handling"
 TOLERANCE = 1e-6
 
 # Where issue #3 and the severities of templates.yaml differ, the issue decides.
@@ -243,11 +244,17 @@ def template_of_variant(variant: str) -> str:
     return "gov2019" if variant == "gov2019" else "gov2021"
 
 
+@functools.cache
+def hybrid_split_rows() -> tuple[str, ...]:
+    """The 2021 表三 rows a hybrid report replaces by :data:`HYBRID_ROW`: its children in the template model."""
+    return tuple(r.key for r in load_template("gov2021").table("t3").data_rows if r.group == HYBRID_ROW)
+
+
 def variant_of(template: str | None, addresses: Iterable[str]) -> str | None:
     """The variant of a parsed report: gov2021 with a printed single （六） row is ``gov2021_hybrid``."""
     if template is None:
         return None
-    if template == "gov2021" and any(a.startswith("t3.other_handling.") for a in addresses):
+    if template == "gov2021" and any(a.startswith(f"t3.{HYBRID_ROW}.") for a in addresses):
         return "gov2021_hybrid"
     return template
 
@@ -340,9 +347,10 @@ def cell_specs(variant: str) -> tuple[CellSpec, ...]:
     for table in template.tables:
         rows = list(table.data_rows)
         if variant == "gov2021_hybrid" and table.id == "t3":
-            at = next(i for i, r in enumerate(rows) if r.key == HYBRID_SPLIT_ROWS[0])
-            rows = [r for r in rows if r.key not in HYBRID_SPLIT_ROWS]
-            rows.insert(at, table.row("other_handling"))
+            split = hybrid_split_rows()
+            at = next(i for i, r in enumerate(rows) if r.key == split[0])
+            rows = [r for r in rows if r.key not in split]
+            rows.insert(at, table.row(HYBRID_ROW))
         for r_order, row in enumerate(rows, start=1):
             for c_order, col in enumerate(table.columns, start=1):
                 if table.kind == "t3":
@@ -428,8 +436,8 @@ def _hybridise(
     """Hybrid 2021 report: the three （六） sub-rows are replaced by the printed single row."""
     out: list[tuple[int, str, str | None, float | None]] = []
     for coef, scope, addr, const in terms:
-        if addr and addr.startswith("t3.") and addr.split(".")[1] in HYBRID_SPLIT_ROWS:
-            addr = "t3.other_handling." + addr.split(".")[2]
+        if addr and addr.startswith("t3.") and addr.split(".")[1] in hybrid_split_rows():
+            addr = f"t3.{HYBRID_ROW}." + addr.split(".")[2]
             if any(a == addr and s == scope for _c, s, a, _k in out):
                 continue
         out.append((coef, scope, addr, const))

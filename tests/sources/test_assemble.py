@@ -111,6 +111,9 @@ def test_hybrid_single_other_handling_row_is_kept_with_issue():
     assert len(got) == 186
     assert got["t3.other_handling.natural_person"]["value"] == 2
     assert "t3.other_misc.total" not in got
+    order = list(got)  # the single row stands where the three sub-rows would
+    before = order.index("t3.not_processed_confirm_or_reissue.total")
+    assert order[before + 1 : before + 8] == [f"t3.other_handling.{c}" for c in COLS]
     assert "hybrid_other_handling" in {i["code"] for i in result["issues"]}
 
 
