@@ -808,13 +808,23 @@ def report_facts(doc: Mapping[str, Any]) -> dict[str, Fact]:
     return facts
 
 
-_N_PATTERNS = {
-    "requests_received": "N_REQUESTS_RECEIVED",
-    "zero_requests": "N_ZERO_REQUESTS",
-}
-_REVIEW = re.compile(r"行政复议[^，。、；0-9]{0,10}?(\d+)\s*件")
-_LITIGATION = re.compile(r"行政诉讼[^，。、；0-9]{0,10}?(\d+)\s*件")
+# "未发生…行政复议、行政诉讼": one statement may deny both (the third alternative of the templates.yaml
+# N_REVIEW_LITIGATION pattern stops at the first of the two words).
 _NONE_OF = re.compile(r"未(?:发生|产生|收到)[^。；;]{0,30}")
+
+
+@functools.cache
+def _narrative_patterns() -> dict[str, re.Pattern[str]]:
+    """The templates.yaml N_* patterns, compiled once: requests_received, zero_requests, review, litigation."""
+    spec = yaml_rules()
+    # N_REVIEW_LITIGATION is "<行政复议 N件>|<行政诉讼 N件>|<未发生…>": its first two alternatives.
+    review, litigation, _none_of = spec["N_REVIEW_LITIGATION"]["pattern"].split("|", 2)
+    return {
+        "requests_received": re.compile(spec["N_REQUESTS_RECEIVED"]["pattern"]),
+        "zero_requests": re.compile(spec["N_ZERO_REQUESTS"]["pattern"]),
+        "review": re.compile(review),
+        "litigation": re.compile(litigation),
+    }
 
 
 def narrative_facts(text: str) -> dict[str, int]:
@@ -824,14 +834,15 @@ def narrative_facts(text: str) -> dict[str, int]:
     ``review`` / ``litigation`` (行政复议/行政诉讼 N件, 0 when 未发生… is stated).
     """
     norm = unicodedata.normalize("NFKC", text)
+    patterns = _narrative_patterns()
     out: dict[str, int] = {}
-    m = re.search(yaml_rules()[_N_PATTERNS["requests_received"]]["pattern"], norm)
+    m = patterns["requests_received"].search(norm)
     if m:
         out["requests_received"] = int(m.group(1))
-    if re.search(yaml_rules()[_N_PATTERNS["zero_requests"]]["pattern"], norm):
+    if patterns["zero_requests"].search(norm):
         out["zero_requests"] = 0
-    for key, pattern in (("review", _REVIEW), ("litigation", _LITIGATION)):
-        m = pattern.search(norm)
+    for key in ("review", "litigation"):
+        m = patterns[key].search(norm)
         if m:
             out[key] = int(m.group(1))
     for m in _NONE_OF.finditer(norm):

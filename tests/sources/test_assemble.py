@@ -185,3 +185,12 @@ def test_text_where_a_number_belongs_is_one_text_cell_not_a_broken_row():
     assert got["t3.granted.natural_person"]["raw"] == "约10件"
     assert got["t3.granted.total"]["semantic"] == "TEXT"
     assert got["t3.granted.legal_commercial"]["value"] == 0
+
+
+def test_narrative_figures_are_read_from_the_text():
+    text = doc([]).text + "\n本年度共收到政府信息公开申请5件。被申请行政复议2件，提起行政诉讼1件。"
+    result = parse_document(doc(t2_rows() + t3_rows() + t4_rows(), text=text))
+    assert result["narrative"] == {"requests_received": 5, "review": 2, "litigation": 1}
+    text = doc([]).text + "\n本年度未收到政府信息公开申请，未发生政府信息公开行政复议、行政诉讼案件。"
+    result = parse_document(doc(t2_rows() + t3_rows() + t4_rows(), text=text))
+    assert result["narrative"] == {"zero_requests": 0, "review": 0, "litigation": 0}
