@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from flows.console import err, out
+from flows.console import error, out
 
 app = typer.Typer(
     name="xxgk",
@@ -51,7 +51,7 @@ def parse(
         result = parse_path(path)
         if result.get("error"):
             failed += 1
-            err.print(f"[red]error:[/] {result['error']}", highlight=False)
+            error(result["error"])
         if as_json:
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
             sys.stdout.flush()

@@ -10,6 +10,7 @@ exit status 2.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -27,28 +28,30 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from flows.cli_warehouse import render_publish
-from flows.console import err, out
+from flows.console import dump_json, err, one_line_errors, out
 from flows.ingest import STATE_LABELS
 
-COUNT_LABELS = {
-    "agencies_attempted": "机构",
-    "documents_fetched": "新下载",
-    "not_modified": "未变化",
-    "parsed": "已解析",
-    "promoted": "已发布",
-    "quarantined": "已隔离",
-    "rejected": "已拒绝（非年报）",
-    "unchanged": "仓库中已有",
-    "missing": "缺失",
-    "not_due": "未到截止日期",
-    "failed": "失败",
-    "refused": "拒绝访问",
-}
+# qa.acquisitions statuses (warehouse/acquisitions.py STATUSES)
 STATUS_LABELS = {"fetched": "新下载", "not_modified": "未变化", "missing": "缺失", "not_due": "未到截止日期",
                  "failed": "失败", "refused": "拒绝访问"}
+# The counts of a year run (flows.pipeline._counts), in the order shown.
+COUNT_LABELS = {
+    "agencies_attempted": "机构",
+    "documents_fetched": STATUS_LABELS["fetched"],
+    "not_modified": STATUS_LABELS["not_modified"],
+    "parsed": "已解析",
+    "promoted": STATE_LABELS["promoted"],
+    "quarantined": STATE_LABELS["quarantined"],
+    "rejected": "已拒绝（非年报）",
+    "unchanged": "仓库中已有",
+    **{status: STATUS_LABELS[status] for status in ("missing", "not_due", "failed", "refused")},
+}
 STEP_LABELS = {"discover": "发现", "fetch": "下载", "parse": "解析", "load": "入库", "validate": "校验",
                "promote": "发布"}
 PROGRESS_LABELS = {"agencies": "机构", "fetched": "已下载", "parsed": "已解析", "promoted": "已发布"}
+# Registry and warehouse problems, an unknown agency id or runner (ValueError) and a missing registry file
+# (FileNotFoundError) end a command in one line (per problem) on stderr, exit status 2.
+run_errors = functools.partial(one_line_errors, ValueError, FileNotFoundError)
 
 YearOpt = Annotated[int | None, typer.Option("--year", help="Report year (default: last year, China time).")]
 AgenciesOpt = Annotated[
@@ -141,32 +144,10 @@ def flow_session(show_progress: bool = True, api_out: list[Any] | None = None,
             yield startup
 
 
-@contextmanager
-def one_line_errors() -> Iterator[None]:
-    """Registry, warehouse and argument problems → one line (per problem) on stderr, exit status 2."""
-    from sources.registry import RegistryError
-    from warehouse.db import WarehouseError
-
-    try:
-        yield
-    except RegistryError as exc:
-        for problem in exc.problems:
-            err.print(f"[red]error:[/] {problem}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
-    except (WarehouseError, ValueError, FileNotFoundError) as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
-
-
 def split_ids(values: Sequence[str] | None) -> list[str] | None:
     """Agency ids from repeated and/or comma-separated options."""
     ids = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
     return ids or None
-
-
-def _dump(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-    sys.stdout.flush()
 
 
 def machine_summary(year_summary: dict[str, Any], startup: dict[str, float] | None = None) -> dict[str, Any]:
@@ -288,7 +269,7 @@ def run(year: YearOpt = None, agencies: AgenciesOpt = None, sources: SourcesOpt 
         warehouse: WarehouseOpt = None, runner: RunnerOpt = "local", as_json: JsonOpt = False, docs: DocsOpt = True,
         min_interval: IntervalOpt = 1.0, as_of: AsOfOpt = None) -> None:
     """Collect one report year: discover → fetch → parse → load → validate → promote, for every agency."""
-    with one_line_errors(), flow_session(check=preflight(sources, split_ids(agencies), warehouse)) as startup:
+    with run_errors(), flow_session(check=preflight(sources, split_ids(agencies), warehouse)) as startup:
         from flows.pipeline import ingest_year, last_report_year
 
         called_at = time.time()
@@ -296,7 +277,7 @@ def run(year: YearOpt = None, agencies: AgenciesOpt = None, sources: SourcesOpt 
                               **_run_params(sources, warehouse, runner, docs, min_interval, as_of))
     _flow_start(startup, called_at, summary)
     if as_json:
-        _dump(machine_summary(summary, startup))
+        dump_json(machine_summary(summary, startup))
         return
     render_year(summary, out)
     render_startup(startup, summary, out)
@@ -310,13 +291,13 @@ def backfill_cmd(
     as_of: AsOfOpt = None,
 ) -> None:
     """Collect every report year from FROM_YEAR to TO_YEAR (one flow run per year, oldest first)."""
-    with one_line_errors(), flow_session(check=preflight(sources, split_ids(agencies), warehouse)) as startup:
+    with run_errors(), flow_session(check=preflight(sources, split_ids(agencies), warehouse)) as startup:
         from flows.pipeline import backfill
 
         summaries = backfill(from_year, to_year, agencies=split_ids(agencies),
                              **_run_params(sources, warehouse, runner, docs, min_interval, as_of))
     if as_json:
-        _dump({"years": [machine_summary(s) for s in summaries], "startup": startup})
+        dump_json({"years": [machine_summary(s) for s in summaries], "startup": startup})
         return
     for s in summaries:
         render_year(s, out)
@@ -357,7 +338,7 @@ def demo(
     from flows.demo_site import SiteServer, build_demo_site, write_registry
 
     out.rule("[bold]xxgk 演示：本地示例网站 → 采集 → 解析 → 入库 → 校验 → 发布")
-    with tempfile.TemporaryDirectory(prefix="xxgk-demo-site-") as tmp, one_line_errors(), flow_session() as startup:
+    with tempfile.TemporaryDirectory(prefix="xxgk-demo-site-") as tmp, run_errors(), flow_session() as startup:
         agencies = build_demo_site(Path(tmp) / "site")
         with SiteServer(Path(tmp) / "site") as site:
             registry = write_registry(agencies, site.base, Path(tmp) / "agencies.toml")

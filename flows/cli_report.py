@@ -14,22 +14,14 @@ their agencies and recipients; without it one report covers every agency of the 
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-out = Console()
-err = Console(stderr=True)
+from flows.console import dump_json, fail, out
+
 REGISTRY_HELP = "Agency registry TOML (default: XXGK_SOURCES, else agencies.toml when present)."
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
 
 
 def _summary_line(report) -> str:  # noqa: ANN001 - flows.report.data.Report (imported lazily)
@@ -58,7 +50,7 @@ def report(
     from warehouse.db import WarehouseError
 
     if year is None and not resend:
-        raise _fail("--year is required (or --resend to retry the outbox)")
+        raise fail("--year is required (or --resend to retry the outbox)")
     cfg = WarehouseConfig.resolve(warehouse)
     result: dict[str, object] = {}
     try:
@@ -68,7 +60,7 @@ def report(
             result["resent"] = [d.__dict__ for d in deliveries]
             _say([d.line() for d in deliveries] or [_nothing_to_resend(settings)], as_json)
         if year is None:
-            return _dump(result) if as_json else None
+            return dump_json(result) if as_json else None
         reg = service.load_registry_file(service.registry_path(registry))
         reports = service.build_reports(year, cfg, reg, oversight, settings.outbox_dir)
         result["reports"] = [_summary_line(r) for r in reports]
@@ -84,9 +76,9 @@ def report(
         if out_dir is None and not email:
             _say([*map(_summary_line, reports), "（--out DIR 写出 HTML 与 Excel；--email 发送邮件）"], as_json)
     except (WarehouseError, RegistryError, SettingsError, AddressError, KeyError) as exc:
-        raise _fail(str(exc).strip("'\"")) from None
+        raise fail(str(exc).strip("'\"")) from None
     if as_json:
-        _dump(result)
+        dump_json(result)
 
 
 def _nothing_to_resend(settings) -> str:  # noqa: ANN001 - SmtpSettings
@@ -103,11 +95,6 @@ def _say(lines: list[str], as_json: bool) -> None:
         return
     for line in lines:
         out.print(line, highlight=False, soft_wrap=True, markup=False)
-
-
-def _dump(data: object) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-    sys.stdout.flush()
 
 
 def register(app: typer.Typer) -> None:

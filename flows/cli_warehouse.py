@@ -9,8 +9,6 @@ one line on stderr and exit status 2.
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,8 +19,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from flows.console import err, out
-from flows.ingest import STATE_LABELS
+from flows.console import dump_json, err, error, fail, one_line_errors, out
+from flows.ingest import OUTCOME_LABELS, SEVERITY_LABELS, STATE_LABELS
 
 WarehouseOpt = Annotated[
     Path | None,
@@ -33,30 +31,12 @@ WarehouseOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
-SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
-OUTCOME_LABELS = {"fail": "不通过", "not_assessable": "无法核对", "pass": "通过"}
 WAIVED_LABEL = "已豁免"
 STATE_STYLE = {"promoted": "green", "quarantined": "red", "rejected": "yellow", "superseded": "dim"}
 
 
 def _state(state: str) -> str:
     return f"[{STATE_STYLE.get(state, 'white')}]{STATE_LABELS.get(state, state)}[/]"
-
-
-def _dump(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-    sys.stdout.flush()
-
-
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    from warehouse.db import WarehouseError
-
-    try:
-        yield
-    except WarehouseError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
 
 
 def _config(warehouse: Path | None):
@@ -81,6 +61,18 @@ def _reader(warehouse: Path | None) -> Iterator[Any]:
         con.close()
 
 
+@contextmanager
+def _writer(warehouse: Path | None) -> Iterator[Any]:
+    """A read-write connection to the warehouse (``waive``, ``unwaive``)."""
+    from warehouse.db import connect
+
+    con = connect(_config(warehouse).db_path)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Report files or folders (HTML, PDF, DOCX, text).")],
     agency: Annotated[str | None, typer.Option(help="发布机关 (overrides what the documents say).")] = None,
@@ -93,14 +85,13 @@ def ingest(
     """Parse, load, validate and promote report documents; print what was promoted or quarantined and why."""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        err.print(f"[red]error:[/] no such file or folder: {', '.join(missing)}", highlight=False)
-        raise typer.Exit(code=2)
+        raise fail(f"no such file or folder: {', '.join(missing)}")
     from flows.ingest import ingest_paths
 
-    with _one_line_errors():
+    with one_line_errors():
         summary = ingest_paths(paths, agency, year, warehouse=_config(warehouse), force=force, data_docs=docs)
     if as_json:
-        _dump(summary.to_json())
+        dump_json(summary.to_json())
     else:
         render_summary(summary, out)
         render_publish(summary.publish, out)
@@ -163,7 +154,7 @@ def checks(
     """List failing checks (error level first), with the Chinese explanation of each."""
     from warehouse.queries import failing_checks
 
-    with _one_line_errors(), _reader(warehouse) as (con, cfg):
+    with one_line_errors(), _reader(warehouse) as (con, cfg):
         rows = (
             []
             if con is None
@@ -172,7 +163,7 @@ def checks(
             )
         )
     if as_json:
-        _dump(rows)
+        dump_json(rows)
         return
     if not rows:
         out.print("没有未通过的检查。" if con is not None else f"仓库 {cfg.db_path} 尚未创建：先运行 xxgk ingest。")
@@ -203,13 +194,13 @@ def status(warehouse: WarehouseOpt = None, as_json: JsonOpt = False) -> None:
     """Counts of report versions by year and state, and the state of every version."""
     from warehouse.queries import status as query_status
 
-    with _one_line_errors(), _reader(warehouse) as (con, cfg):
+    with one_line_errors(), _reader(warehouse) as (con, cfg):
         data = query_status(con) if con is not None else {"counts": {}, "by_year": [], "versions": []}
     data = {"warehouse": str(cfg.db_path), **data}
     for state in STATE_LABELS:
         data["counts"].setdefault(state, 0)
     if as_json:
-        _dump(data)
+        dump_json(data)
         return
     if not data["versions"]:
         out.print(f"仓库 {cfg.db_path} 中还没有报告：先运行 xxgk ingest。")
@@ -272,15 +263,10 @@ def waive(
     as_json: JsonOpt = False,
 ) -> None:
     """Waive a failing check of one report version; the version is decided again (promoted if nothing else blocks)."""
-    from warehouse.db import connect
     from warehouse.waivers import add_waiver
 
-    with _one_line_errors():
-        con = connect(_config(warehouse).db_path)
-        try:
-            result = add_waiver(con, version, rule, reason, instance=instance, by=by)
-        finally:
-            con.close()
+    with one_line_errors(), _writer(warehouse) as con:
+        result = add_waiver(con, version, rule, reason, instance=instance, by=by)
     _report_waiver(result, as_json)
 
 
@@ -292,15 +278,10 @@ def unwaive(
     as_json: JsonOpt = False,
 ) -> None:
     """Remove a waiver; the version is decided again (taken out of pub if the check blocks it)."""
-    from warehouse.db import connect
     from warehouse.waivers import remove_waiver
 
-    with _one_line_errors():
-        con = connect(_config(warehouse).db_path)
-        try:
-            result = remove_waiver(con, version, rule, instance=instance)
-        finally:
-            con.close()
+    with one_line_errors(), _writer(warehouse) as con:
+        result = remove_waiver(con, version, rule, instance=instance)
     _report_waiver(result, as_json)
 
 
@@ -308,7 +289,7 @@ def _report_waiver(result: Any, as_json: bool) -> None:
     """What ``waive`` / ``unwaive`` did: the waiver and the version's state before and after."""
     r, d = result, result.redecision
     if as_json:
-        _dump(
+        dump_json(
             {
                 "action": r.action,
                 "version_id": r.version.version_id,
@@ -355,10 +336,10 @@ def waivers(warehouse: WarehouseOpt = None, as_json: JsonOpt = False) -> None:
     """List the waivers: version, rule, why, who and when."""
     from warehouse.waivers import list_waivers
 
-    with _one_line_errors(), _reader(warehouse) as (con, cfg):
+    with one_line_errors(), _reader(warehouse) as (con, cfg):
         rows = [] if con is None else list_waivers(con)
     if as_json:
-        _dump(rows)
+        dump_json(rows)
         return
     if not rows:
         out.print("没有豁免。")
@@ -392,7 +373,7 @@ def run_demo(paths: list[Path], console: Console, warehouse: Path | None = None)
     from warehouse.config import WarehouseConfig
 
     console.rule("[bold]xxgk 演示：内置示例年报 → 数据仓库（解析、入库、校验、发布）")
-    with tempfile.TemporaryDirectory(prefix="xxgk-demo-") as tmp, _one_line_errors():
+    with tempfile.TemporaryDirectory(prefix="xxgk-demo-") as tmp, one_line_errors():
         cfg = WarehouseConfig.resolve(warehouse or Path(tmp) / "xxgk.duckdb")
         summary = ingest_paths(paths, warehouse=cfg, data_docs=warehouse is not None, publish=False)
         render_summary(summary, console)
@@ -428,27 +409,23 @@ def publish_cmd(
 
     cfg = _config(warehouse)
     if not cfg.db_path.exists():
-        err.print(f"[red]error:[/] no warehouse at {cfg.db_path}: run `xxgk run` or `xxgk ingest` first",
-                  highlight=False)
-        raise typer.Exit(code=2)
-    with _one_line_errors():
+        raise fail(f"no warehouse at {cfg.db_path}: run `xxgk run` or `xxgk ingest` first")
+    with one_line_errors():
         result = publish_configured(cfg, full=full)
     if result is None:
-        err.print(
-            "[red]error:[/] no publish destination configured: set destination_type under "
+        raise fail(
+            "no publish destination configured: set destination_type under "
             f"\\[pipelines.{PIPELINE_NAME}] in .dlt/config.toml (or "
             f"PIPELINES__{PIPELINE_NAME.upper()}__DESTINATION_TYPE) and its credentials in .dlt/secrets.toml; "
-            "until then the DuckDB file is the warehouse",
-            highlight=False,
+            "until then the DuckDB file is the warehouse"
         )
-        raise typer.Exit(code=2)
     if as_json:
-        _dump(result)
+        dump_json(result)
     else:
         render_publish(result, out)
     if result.get("error"):
         if as_json:
-            err.print(f"[red]error:[/] {escape(result['error'])}", highlight=False)
+            error(escape(result["error"]))
         raise typer.Exit(code=1)
 
 

@@ -1,4 +1,6 @@
-"""The two consoles every command prints to: ``out`` (stdout) and ``err`` (stderr, one-line errors).
+"""The two consoles every command prints to: ``out`` (stdout) and ``err`` (stderr, one-line errors),
+and the output helpers the commands share: :func:`dump_json`, :func:`error`, :func:`fail` and
+:func:`one_line_errors`.
 
 When output is piped or captured, rich falls back to 80 columns, which folds 表三's labels into
 unreadable stacks; a fixed wide width keeps the printed tables intact in logs and e-mails.
@@ -6,9 +8,48 @@ unreadable stacks; a fixed wide width keeps the printed tables intact in logs an
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
+import typer
 from rich.console import Console
 
 out = Console(width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+
+def dump_json(data: Any) -> None:
+    """``--json`` output: ``data`` as indented JSON on stdout (Chinese kept, dates as text)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def error(message: object) -> None:
+    """``error: message`` as one line on stderr."""
+    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def fail(message: object, code: int = 2) -> typer.Exit:
+    """Print :func:`error` and return the ``typer.Exit`` to raise (exit status 2 by default)."""
+    error(message)
+    return typer.Exit(code=code)
+
+
+@contextmanager
+def one_line_errors(*also: type[Exception]) -> Iterator[None]:
+    """Warehouse problems (and the exception types ``also``) raised in the block end in one line on stderr
+    and exit status 2; a registry problem in one line per problem found in the file."""
+    from sources.registry import RegistryError
+    from warehouse.db import WarehouseError
+
+    try:
+        yield
+    except RegistryError as exc:
+        for problem in exc.problems:
+            error(problem)
+        raise typer.Exit(code=2) from None
+    except (WarehouseError, *also) as exc:
+        raise fail(exc) from None

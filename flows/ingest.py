@@ -36,6 +36,9 @@ STATE_LABELS = {
     "rejected": "已拒绝",
     "superseded": "已被新版本取代",
 }
+# Chinese labels of a check's severity and outcome (xxgk checks, the report's workbook).
+SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
+OUTCOME_LABELS = {"fail": "不通过", "not_assessable": "无法核对", "pass": "通过"}
 _SKIP_PREFIXES = (".", "README", "expected")
 
 
@@ -107,11 +110,12 @@ def known_versions(cfg: WarehouseConfig, shas: Sequence[str]) -> dict[str, dict[
     """Documents (by sha256) whose version already has a decided state in the warehouse."""
     if not shas or not cfg.db_path.exists():
         return {}
-    from warehouse.db import connect, has_column, has_table
+    from warehouse.db import connect, has_column
+    from warehouse.queries import is_initialised
 
     con = connect(cfg.db_path)
     try:
-        if not (has_table(con, "stg", "report_versions") and has_table(con, "qa", "version_state")):
+        if not is_initialised(con):
             return {}
         waivers = has_column(con, "qa", "version_state", "waived_rules")  # False: written before waivers
         rows = con.execute(
@@ -309,7 +313,7 @@ def ingest_documents(
         docs = [d for d in docs if d["source"]["sha256"] not in known]
     summary = IngestSummary(run.run_id, str(cfg.db_path), list(unchanged), {"unchanged": len(unchanged)}, timings)
     if not docs:
-        for state in ("promoted", "quarantined", "rejected", "superseded"):
+        for state in STATE_LABELS:
             summary.counts.setdefault(state, 0)
         return summary
 
@@ -361,7 +365,7 @@ def ingest_documents(
             out.reason = decision.reason
             out.messages = decision.messages
         summary.documents.append(out)
-    for state in ("promoted", "quarantined", "rejected", "superseded"):
+    for state in STATE_LABELS:
         summary.counts[state] = sum(1 for d in summary.documents if d.new and d.state == state)
     summary.counts["previously_published_superseded"] = len(result.superseded)
     summary.superseded = result.superseded

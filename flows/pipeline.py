@@ -76,8 +76,6 @@ STEP_MODULES = (  # deepest matching frame of a failure's traceback names the st
     ("great_expectations", "validate"),
     ("warehouse.promote", "promote"),
 )
-COUNT_KEYS = ("agencies_attempted", "documents_fetched", "not_modified", "parsed", "promoted", "quarantined",
-              "rejected", "unchanged", "missing", "not_due", "failed", "refused")
 
 
 # ============================================================================ options and results

@@ -70,3 +70,14 @@ def test_demo_parse_only_prints_the_tables():
     result = runner.invoke(app, ["demo", "--parse-only"])
     assert result.exit_code == 0, result.output
     assert "xxgk 演示：解析内置示例年报" in result.stdout and "示例县人民政府" in result.stdout
+
+
+def test_every_count_of_a_run_has_a_chinese_label():
+    from flows.cli_flows import COUNT_LABELS, STATUS_LABELS
+    from flows.pipeline import _counts
+    from warehouse.acquisitions import STATUSES
+
+    assert list(COUNT_LABELS) == list(_counts([], 0))  # shown in the run's order; backfill totals sum these
+    assert set(STATUS_LABELS) == set(STATUSES)
+    assert (COUNT_LABELS["documents_fetched"], COUNT_LABELS["promoted"], COUNT_LABELS["refused"]) == (
+        "新下载", "已发布", "拒绝访问")
