@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sources import rules
 from warehouse.synthetic import synthetic_cells, synthetic_report
 
 TARGETS = {"load": 60.0, "validation": 30.0, "promotion": 10.0, "fixed_cost": 10.0}
@@ -50,8 +51,9 @@ make_pipeline(cfg)
 
 
 def synthetic_batch(n: int, year: int = 2023) -> list[dict[str, Any]]:
-    """``n`` consistent synthetic reports of ``year``, one per agency (parse-output dicts)."""
-    variant = "gov2021" if year >= 2021 else "gov2019"
+    """``n`` consistent synthetic reports of ``year`` (2019 or later), one per agency (parse-output dicts),
+    in the template the year requires (:func:`sources.rules.expected_edition`)."""
+    variant = next(t for t, edition in rules.EDITIONS.items() if edition == rules.expected_edition(year))
     return [
         synthetic_report(f"示例市第{i:05d}局", year, synthetic_cells(variant, seed=year * 100_000 + i))
         for i in range(n)

@@ -8,9 +8,17 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table as RichTable
 
-from sources.template import Table, load_template
+from sources.template import TABLE_NAMES, Table, Template, load_template, raw_spec
 
 _SEMANTIC_SHOWN = {"EMPTY": "[dim]（空）[/]", "MISSING": "[red]缺失[/]"}
+
+
+def statutory_title(template: Template, kind: str) -> str:
+    """The printed title of 表二, 表三 or 表四 (``kind`` t2/t3/t4): the table name and the heading of the
+    report section that holds it (templates.yaml), e.g. ``表三 收到和处理政府信息公开申请情况``."""
+    section_no = raw_spec()["templates"][template.id]["tables"][kind]["section"]
+    heading = next(s.label for s in template.sections if s.no == section_no)  # 三、收到和处理…
+    return f"{TABLE_NAMES[kind]} {heading.split('、', 1)[-1]}"
 
 
 def _cell_text(cell: dict[str, Any] | None) -> str:
@@ -68,9 +76,7 @@ def render_result(result: dict[str, Any], console: Console) -> None:
     )
     parts: list[Any] = [summary]
     for table in template.tables:
-        title = table.title if table.kind != "t3" else "表三 收到和处理政府信息公开申请情况"
-        if table.kind == "t4":
-            title = "表四 政府信息公开行政复议、行政诉讼情况"
+        title = table.title if table.kind == "t2" else statutory_title(template, table.kind)
         rendered = _table(table, cells, title)
         if rendered is not None:
             parts.append(rendered)

@@ -36,6 +36,7 @@ from flows.ingest import STATE_LABELS as VERSION_STATE_LABELS
 from sources import rules
 from sources.template import TABLE_NAMES, load_template
 from warehouse.db import has_table
+from warehouse.queries import is_initialised
 
 # The states an agency has in the report: its version's warehouse state, or missing (no version).
 STATE_LABELS = {s: VERSION_STATE_LABELS[s] for s in ("promoted", "quarantined")} | {"missing": "缺失"}
@@ -389,7 +390,7 @@ def expected_from_registry(registry: Any, office_id: str | None = None) -> tuple
 
 def expected_from_warehouse(con: duckdb.DuckDBPyConnection, year: int) -> list[ExpectedAgency]:
     """Agencies with a statutory report of ``year`` or ``year - 1`` in the warehouse (no registry)."""
-    if not _initialised(con):
+    if not is_initialised(con):
         return []
     rows = _rows(
         con,
@@ -406,10 +407,6 @@ def expected_from_warehouse(con: duckdb.DuckDBPyConnection, year: int) -> list[E
         place = place_prefix(r["name"]) or "未登记地区"
         out.append(ExpectedAgency(r["key"], r["name"], r["key"], "", place))
     return out
-
-
-def _initialised(con: duckdb.DuckDBPyConnection) -> bool:
-    return has_table(con, "stg", "report_versions") and has_table(con, "qa", "version_state")
 
 
 def source_link(source_url: str | None, source_path: str | None) -> str | None:
@@ -514,7 +511,7 @@ def _where(row: Mapping[str, Any]) -> tuple[str, str, str]:
         return "", "", ""
     table = TABLE_NAMES.get(kind, kind)
     if kind == "t2" and row.get("subtable_caption"):
-        table = f"表二 {row['subtable_caption']}"
+        table = f"{table} {row['subtable_caption']}"
     return table, row.get("row_label") or "", row.get("col_label") or ""
 
 
@@ -668,7 +665,7 @@ def agency_statuses(
     today: date | None = None,
 ) -> list[AgencyStatus]:
     """One :class:`AgencyStatus` per expected agency (failing first, then missing, then the rest)."""
-    if not _initialised(con):
+    if not is_initialised(con):
         return [_status(a, None, year) for a in expected]
     keys = [a.key for a in expected]
     versions = _versions(con, year, keys)
@@ -857,6 +854,7 @@ def build_report(
     expected_from = "registry" if expected is not None else "warehouse"
     agencies = list(expected) if expected is not None else expected_from_warehouse(con, year)
     statuses = agency_statuses(con, year, agencies, previous, now.astimezone(CHINA_TZ).date())
+    ready = is_initialised(con)
     return Report(
         year=year,
         office=office,
@@ -867,7 +865,7 @@ def build_report(
         changes=changes_since(statuses, previous),
         region_states=region_states(statuses),
         rule_counts=rule_counts(statuses),
-        trend=trend(con, [a.key for a in agencies], year) if _initialised(con) else [],
-        tables=published_tables(con, statuses) if _initialised(con) else [],
+        trend=trend(con, [a.key for a in agencies], year) if ready else [],
+        tables=published_tables(con, statuses) if ready else [],
         expected_from=expected_from,
     )

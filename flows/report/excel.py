@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from datetime import timedelta, timezone
 from typing import Any
 
 from openpyxl import Workbook
@@ -27,14 +26,13 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from flows.report.data import STATE_LABELS, AgencyStatus, CheckItem, PublishedTables, Report
-from flows.report.html import safe_link
+from flows.display import statutory_title
+from flows.ingest import OUTCOME_LABELS, SEVERITY_LABELS
+from flows.report.data import CHINA_TZ, STATE_LABELS, AgencyStatus, CheckItem, PublishedTables, Report
+from flows.report.html import report_title, safe_link
 from sources import rules
-from sources.template import Table, load_template
+from sources.template import TABLE_NAMES, Table, load_template, raw_spec
 
-CHINA_TZ = timezone(timedelta(hours=8))
-SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
-OUTCOME_LABELS = {"fail": "不通过", "not_assessable": "无法核对"}
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_CELL_TEXT = 32767  # Excel's limit; a longer text makes Excel "repair" the file
 
@@ -105,7 +103,7 @@ def summary_sheet(ws: Worksheet, report: Report) -> None:
         ("已隔离（未通过校验）", s.quarantined), ("缺失", s.missing), ("逾期发布", s.late),
         ("自上次以来修订", s.revised),
     ]
-    put(ws, 1, 1, f"{report.office.name} {report.year} 年度政府信息公开年报数据质量报告", font=_TITLE_FONT)
+    put(ws, 1, 1, report_title(report), font=_TITLE_FONT)
     for i, (label, value) in enumerate(rows, start=3):
         put(ws, i, 1, label, font=_BOLD, border=_BORDER, fill=_HEAD_FILL)
         put(ws, i, 2, value, border=_BORDER)
@@ -197,11 +195,11 @@ def _merge(ws: Worksheet, r1: int, c1: int, r2: int, c2: int, value: Any) -> Non
 
 def _t2_block(ws: Worksheet, row: int, t: PublishedTables, present: set[str]) -> int:
     template = load_template(rules.template_of_variant(t.variant))
-    _merge(ws, row, 1, row, 8, "表二 主动公开政府信息情况")
+    _merge(ws, row, 1, row, 8, statutory_title(template, "t2"))
     row += 1
     for table in template.tables_of("t2"):
         width = len(table.columns)
-        caption = table.title.removeprefix("表二 ").strip() or table.id
+        caption = table.title.removeprefix(TABLE_NAMES["t2"]).strip() or table.id
         _merge(ws, row, 1, row, 1 + width, caption)
         _boxed(ws, row + 1, 1, "信息内容", head=True)
         for j, col in enumerate(table.columns, start=2):
@@ -228,14 +226,17 @@ def _t3_rows(table: Table, present: set[str]) -> list[tuple[str, str, bool, int]
 
 
 def _t3_block(ws: Worksheet, row: int, t: PublishedTables, present: set[str]) -> int:
-    table = load_template(rules.template_of_variant(t.variant)).table("t3")
+    template = load_template(rules.template_of_variant(t.variant))
+    table = template.table("t3")
     cols = list(table.columns)
-    _merge(ws, row, 1, row, 8, "表三 收到和处理政府信息公开申请情况")
+    spec = raw_spec()["templates"][template.id]["tables"]["t3"]  # the printed header of templates.yaml
+    groups = [c["header_group"] for c in spec["columns"]]  # 申请人情况 over all, 法人或其他组织 over five
+    _merge(ws, row, 1, row, 8, statutory_title(template, "t3"))
     row += 1
-    _merge(ws, row, 1, row + 2, 1, "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）")
-    _merge(ws, row, 2, row, 8, "申请人情况")
+    _merge(ws, row, 1, row + 2, 1, spec["header"]["top_left_note"])
+    _merge(ws, row, 2, row, 8, groups[0])
     _merge(ws, row + 1, 2, row + 2, 2, cols[0].label)
-    _merge(ws, row + 1, 3, row + 1, 7, "法人或其他组织")
+    _merge(ws, row + 1, 3, row + 1, 7, groups[1])
     for j, col in enumerate(cols[1:-1], start=3):
         _boxed(ws, row + 2, j, col.label, head=True)
     _merge(ws, row + 1, 8, row + 2, 8, cols[-1].label)
@@ -249,11 +250,12 @@ def _t3_block(ws: Worksheet, row: int, t: PublishedTables, present: set[str]) ->
 
 
 def _t4_block(ws: Worksheet, row: int, t: PublishedTables) -> int:
-    table = load_template(rules.template_of_variant(t.variant)).table("t4")
+    template = load_template(rules.template_of_variant(t.variant))
+    table = template.table("t4")
     measures = list(table.columns)
     blocks = list(table.rows)
     n = len(measures)
-    _merge(ws, row, 1, row, 1 + 3 * n, "表四 政府信息公开行政复议、行政诉讼情况")
+    _merge(ws, row, 1, row, 1 + 3 * n, statutory_title(template, "t4"))
     _merge(ws, row + 1, 2, row + 1, 1 + n, blocks[0].label)
     _merge(ws, row + 1, 2 + n, row + 1, 1 + 3 * n, "行政诉讼")
     for j, m in enumerate(measures):

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from datetime import timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from flows.report.charts import CHART_TITLES
-from flows.report.data import KIND_LABELS, STATE_LABELS, AgencyStatus, CheckItem, Report
+from flows.report.data import CHINA_TZ, KIND_LABELS, STATE_LABELS, AgencyStatus, CheckItem, Report
 
-CHINA_TZ = timezone(timedelta(hours=8))
 STATE_BADGE = {"promoted": "#2e7d32", "quarantined": "#c62828", "missing": "#757575"}
 SAFE_SCHEMES = ("http", "https", "file")
 TEMPLATES = Path(__file__).with_name("templates")  # report.html.j2, checks.html.j2
