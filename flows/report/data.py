@@ -802,7 +802,9 @@ def trend(con: duckdb.DuckDBPyConnection, keys: Sequence[str], year: int, years:
     )
     by_year: dict[int, dict[str, Any]] = {}
     for r in rows:
-        point = by_year.setdefault(r["year"], {"reports": r["reports"], "new": 0.0, "outcomes": {}})
+        point = by_year.setdefault(r["year"], {"reports": 0, "new": 0.0, "outcomes": {}})
+        # the reports of the year: a row printed by only some of them (a variant's rows) counts fewer
+        point["reports"] = max(point["reports"], r["reports"])
         value = float(r["value"] or 0)
         if r["row_key"] == "new_received":
             point["new"] = value

@@ -208,3 +208,22 @@ def test_acquisitions_of_the_flows_add_notes_and_lateness(world, tmp_path):
     assert fin.late and fin.days_late == 0 and fin.late_reason == "截止日期后检查时未发布（2024-02-05）"
     assert "逾期：截止日期后检查时未发布（2024-02-05）" in fin.notes
     assert rep.summary.late == 2
+
+
+def test_trend_counts_every_report_of_a_year_whichever_rows_it_printed():
+    """A 2021 report printing the old single （六）其他处理 row (gov2021_hybrid) beside a gov2021 one: the
+    year has two reports, although some 表三 rows are printed by only one of them."""
+    from flows.report.data import trend
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA pub")
+    con.execute("CREATE TABLE pub.report_versions (version_id VARCHAR, agency_key VARCHAR, year INTEGER)")
+    con.execute("CREATE TABLE pub.cells (version_id VARCHAR, table_id VARCHAR, row_key VARCHAR, col_key VARCHAR, "
+                "value DOUBLE)")
+    con.execute("INSERT INTO pub.report_versions VALUES ('v1', 'a', 2021), ('v2', 'b', 2021)")
+    printed = [("v1", "new_received", 3), ("v1", "granted", 1), ("v1", "other_misc", 2),
+               ("v2", "new_received", 4), ("v2", "granted", 2), ("v2", "other_handling", 2)]
+    con.executemany("INSERT INTO pub.cells VALUES (?, 't3', ?, 'total', ?)", printed)
+    (point,) = trend(con, ["a", "b"], 2021)
+    assert (point.year, point.reports, point.new_received) == (2021, 2, 7)
+    assert (point.outcomes["granted"], point.outcomes["other_handling"]) == (3, 4)
