@@ -98,6 +98,8 @@ def test_checks_json_and_filters(corpus):
     assert row["message"] == HONGZE_MESSAGE
     none = json.loads(runner.invoke(app, ["checks", "-w", wh, "--json", "--agency", "教育局"]).stdout)
     assert all(r["severity"] != "error" for r in none)
+    county = json.loads(runner.invoke(app, ["checks", "-w", wh, "--json", "--agency", "县人民"]).stdout)
+    assert {r["agency"] for r in county} == {"示例县人民政府"} and "T4_BLOCK_TOTAL" in {r["rule_id"] for r in county}
     by_year = json.loads(
         runner.invoke(app, ["checks", "-w", wh, "--json", "--year", "2020", "--severity", "error"]).stdout
     )
