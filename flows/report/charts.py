@@ -137,7 +137,8 @@ def trend_chart(points: Sequence[TrendPoint]) -> bytes | None:
     """Year over year: outcomes (stacked bars) and requests received (line), published reports only."""
     if not points:
         return None
-    years = [f"{p.year}\n（{p.reports}份）" for p in points]
+    years = [f"{p.year}\n（{p.reports}份" + (f"，{p.unread}份总计未读出、未计入" if p.unread else "") + "）"
+             for p in points]
     with matplotlib.rc_context(_style()):
         fig = _figure(8, 4.2)
         ax = fig.add_subplot()

@@ -264,8 +264,9 @@ class TrendPoint:
 
     year: int
     reports: int
-    new_received: float
+    new_received: float  # the sum of the printed 总计 that are numbers
     outcomes: dict[str, float]
+    unread: int = 0  # reports whose 表三 总计 of a charted row is not a number: left out of the sums, never 0
 
 
 @dataclass(frozen=True)
@@ -792,7 +793,8 @@ def trend(con: duckdb.DuckDBPyConnection, keys: Sequence[str], year: int, years:
     rows = _rows(
         con,
         """
-        SELECT r.year, count(DISTINCT r.version_id) AS reports, c.row_key, sum(c.value) AS value
+        SELECT r.year, count(DISTINCT r.version_id) AS reports, c.row_key, sum(c.value) AS value,
+               list(DISTINCT r.version_id) FILTER (WHERE c.value IS NULL) AS unread
         FROM pub.report_versions r JOIN pub.cells c ON c.version_id = r.version_id
         WHERE r.agency_key IN (SELECT unnest(?::VARCHAR[])) AND r.year BETWEEN ? AND ?
               AND c.table_id = 't3' AND c.col_key = 'total'
@@ -802,16 +804,22 @@ def trend(con: duckdb.DuckDBPyConnection, keys: Sequence[str], year: int, years:
     )
     by_year: dict[int, dict[str, Any]] = {}
     for r in rows:
-        point = by_year.setdefault(r["year"], {"reports": 0, "new": 0.0, "outcomes": {}})
+        point = by_year.setdefault(r["year"], {"reports": 0, "new": 0.0, "outcomes": {}, "unread": set()})
         # the reports of the year: a row printed by only some of them (a variant's rows) counts fewer
         point["reports"] = max(point["reports"], r["reports"])
-        value = float(r["value"] or 0)
+        # sum() skips a 总计 that is not a number (it reaches pub only through a waiver): the report is
+        # counted as unread for the year instead of adding 0 for it
+        value = float(r["value"]) if r["value"] is not None else 0.0
         if r["row_key"] == "new_received":
             point["new"] = value
         elif (group := outcome_group(r["row_key"])) is not None:
             point["outcomes"][group] = point["outcomes"].get(group, 0.0) + value
+        else:
+            continue
+        point["unread"].update(r["unread"] or [])
     return [
-        TrendPoint(y, p["reports"], p["new"], {g: p["outcomes"].get(g, 0.0) for g in OUTCOME_GROUPS})
+        TrendPoint(y, p["reports"], p["new"], {g: p["outcomes"].get(g, 0.0) for g in OUTCOME_GROUPS},
+                   len(p["unread"]))
         for y, p in sorted(by_year.items())
     ]
 

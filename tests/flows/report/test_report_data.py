@@ -227,3 +227,25 @@ def test_trend_counts_every_report_of_a_year_whichever_rows_it_printed():
     (point,) = trend(con, ["a", "b"], 2021)
     assert (point.year, point.reports, point.new_received) == (2021, 2, 7)
     assert (point.outcomes["granted"], point.outcomes["other_handling"]) == (3, 4)
+    assert point.unread == 0
+
+
+def test_trend_leaves_an_unread_total_out_and_says_so():
+    """A 总计 that is not a number (published through a waiver) is not summed as 0: the year names the report."""
+    from flows.report.charts import trend_chart
+    from flows.report.data import trend
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA pub")
+    con.execute("CREATE TABLE pub.report_versions (version_id VARCHAR, agency_key VARCHAR, year INTEGER)")
+    con.execute("CREATE TABLE pub.cells (version_id VARCHAR, table_id VARCHAR, row_key VARCHAR, col_key VARCHAR, "
+                "value DOUBLE)")
+    con.execute("INSERT INTO pub.report_versions VALUES ('v1', 'a', 2022), ('v2', 'b', 2022), ('v3', 'a', 2023)")
+    printed = [("v1", "new_received", 3), ("v1", "granted", None), ("v2", "new_received", None),
+               ("v2", "granted", 2), ("v2", "carried_over", None), ("v3", "new_received", 5), ("v3", "granted", 5)]
+    con.executemany("INSERT INTO pub.cells VALUES (?, 't3', ?, 'total', ?)", printed)
+    p2022, p2023 = trend(con, ["a", "b"], 2023)
+    assert (p2022.reports, p2022.new_received, p2022.outcomes["granted"], p2022.unread) == (2, 3, 2, 2)
+    assert (p2023.reports, p2023.unread) == (1, 0)
+    assert trend_chart([p2022, p2023])  # the label names the unread reports
+
