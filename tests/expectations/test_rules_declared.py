@@ -77,11 +77,12 @@ def test_severities_follow_issue_3_over_the_yaml():
 
 def test_consistent_report_passes_every_rule():
     for variant, year in (("gov2021", 2023), ("gov2021_hybrid", 2023), ("gov2019", 2020)):
-        doc = synthetic_report("示例市教育局", year, synthetic_cells(variant, seed=7))
-        results = rules.evaluate_report(doc)
-        assert results and all(r.outcome == "pass" for r in results), [
-            r.message for r in results if r.outcome != "pass"
-        ]
+        for seed in range(40):  # warnings too: a third of the hybrid seeds once broke T2_ISSUED_VS_INFORCE
+            doc = synthetic_report("示例市教育局", year, synthetic_cells(variant, seed=seed))
+            results = rules.evaluate_report(doc)
+            assert results and all(r.outcome == "pass" for r in results), [
+                (variant, seed, r.message) for r in results if r.outcome != "pass"
+            ]
 
 
 def test_balance_message_is_the_analyst_sentence():
