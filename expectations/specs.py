@@ -32,7 +32,7 @@ from sources import rules
 
 SUITE_NAME = "xxgk_statutory_rules"
 KEY_COLUMN = "check_key"
-TOLERANCE = 1e-6
+TOLERANCE = rules.TOLERANCE
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Warehouse test kit: synthetic reports with a known failure, and private copies of a warehouse built once."""
+"""Warehouse test kit: synthetic reports with a known failure, queries and the CLI on a warehouse, and
+private copies of a warehouse built once."""
 
 from __future__ import annotations
 
@@ -7,24 +8,51 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import duckdb
+from factory import T4_PARTS
+from typer.testing import CliRunner
+
+from flows.cli import app
 from flows.ingest import ingest_documents
 from warehouse.config import WarehouseConfig
 from warehouse.synthetic import synthetic_cells, synthetic_report
 
+runner = CliRunner()
+
+
+def hongze_cells(variant: str = "gov2021") -> dict[str, Any]:
+    """Cells whose 表四 行政复议 and 复议后起诉 totals are printed 0 (10/1/0/0 and 5/0/0/0):
+    T4_BLOCK_TOTAL fails twice, as in 洪泽区's report."""
+    cells = synthetic_cells(variant, seed=21)
+    for block, parts in (("review", (10, 1, 0, 0)), ("litigation_after_review", (5, 0, 0, 0))):
+        for m, v in zip(T4_PARTS, parts, strict=True):
+            cells[f"t4.{block}.{m}"] = v
+        cells[f"t4.{block}.total"] = 0
+    return cells
+
 
 def hongze(agency: str = "示例区人民政府", revision: int = 0) -> dict[str, Any]:
     """A 2023 report whose 表四 行政复议 and 复议后起诉 totals are 0 (T4_BLOCK_TOTAL fails twice)."""
-    cells = synthetic_cells("gov2021", seed=21)
-    for block, parts in (("review", (10, 1, 0, 0)), ("litigation_after_review", (5, 0, 0, 0))):
-        for m, v in zip(("upheld", "corrected", "other", "pending"), parts, strict=True):
-            cells[f"t4.{block}.{m}"] = v
-        cells[f"t4.{block}.total"] = 0
-    return synthetic_report(agency, 2023, cells, revision=revision)
+    return synthetic_report(agency, 2023, hongze_cells(), revision=revision)
 
 
 def vid(doc: Mapping[str, Any]) -> str:
     """The version id of a parse-output dict (first 16 hex of its sha256)."""
     return doc["source"]["sha256"][:16]
+
+
+def q(cfg: WarehouseConfig, sql: str, params: list[Any] | None = None) -> list[tuple]:
+    """The rows of one query on the warehouse file (opened and closed around it)."""
+    con = duckdb.connect(str(cfg.db_path))
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def cli(cfg: WarehouseConfig, *args: str):
+    """``xxgk ARGS… -w <warehouse>`` in this process (typer's test runner, 200 columns)."""
+    return runner.invoke(app, [*args, "-w", str(cfg.db_path)], env={"COLUMNS": "200"})
 
 
 def ingest_once(root: Path, docs: Mapping[str, dict[str, Any]], states: list[str]) -> Path:

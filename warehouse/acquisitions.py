@@ -30,7 +30,8 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.config import WarehouseConfig
-from warehouse.db import WarehouseError, connect, has_table
+from warehouse.db import WarehouseError, connect, dict_rows, has_table, table_columns, transaction
+from warehouse.schema import duck_type
 
 STATUSES = ("fetched", "not_modified", "missing", "not_due", "failed", "refused")
 STEPS = ("discover", "fetch", "parse", "load", "validate", "promote")
@@ -72,15 +73,6 @@ ACQUISITIONS = pa.schema(
         pa.field("ingest_run_id", pa.string()),
     ]
 )
-
-_DUCK_TYPES = {
-    pa.string(): "VARCHAR",
-    pa.int64(): "BIGINT",
-    pa.bool_(): "BOOLEAN",
-    pa.date32(): "DATE",
-    pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
-    pa.list_(TRIED): "STRUCT(url VARCHAR, status VARCHAR, http_status BIGINT, reason VARCHAR)[]",
-}
 
 LATEST_VIEW = """
 CREATE OR REPLACE VIEW qa.v_acquisitions_latest AS
@@ -125,7 +117,7 @@ FROM base
 
 def columns_sql() -> str:
     """The column definitions of ``qa.acquisitions`` (from :data:`ACQUISITIONS`)."""
-    cols = [f"{f.name} {_DUCK_TYPES[f.type]}{'' if f.nullable else ' NOT NULL'}" for f in ACQUISITIONS]
+    cols = [f"{f.name} {duck_type(f.type)}{'' if f.nullable else ' NOT NULL'}" for f in ACQUISITIONS]
     return ", ".join(cols + ["PRIMARY KEY (run_id, agency_id, year)"])
 
 
@@ -133,9 +125,7 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``qa.acquisitions`` (refusing a drifted shape) and (re)create its views."""
     con.execute("CREATE SCHEMA IF NOT EXISTS qa")
     con.execute(f"CREATE TABLE IF NOT EXISTS qa.acquisitions ({columns_sql()})")
-    found = [r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_schema='qa' and table_name='acquisitions' "
-        "order by ordinal_position").fetchall()]
+    found = table_columns(con, "qa", "acquisitions")
     if found != ACQUISITIONS.names:
         raise WarehouseError(f"qa.acquisitions has columns {found}, the code expects {ACQUISITIONS.names}; "
                              "migrate the table (or start a new warehouse file)")
@@ -175,26 +165,15 @@ def record(cfg: WarehouseConfig, rows: Sequence[Mapping[str, Any]]) -> int:
     table = to_table(rows)
     con = connect(cfg.db_path)
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             ensure(con)
             if table.num_rows:
                 con.register("acquisition_batch", table)
                 con.execute("INSERT OR REPLACE INTO qa.acquisitions SELECT * FROM acquisition_batch")
                 con.unregister("acquisition_batch")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
     finally:
         con.close()
     return table.num_rows
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def latest(con: duckdb.DuckDBPyConnection, year: int | None = None) -> list[dict[str, Any]]:
@@ -202,7 +181,7 @@ def latest(con: duckdb.DuckDBPyConnection, year: int | None = None) -> list[dict
     if not has_table(con, "qa", "acquisitions"):
         return []
     where = "WHERE year = ?" if year is not None else ""
-    return _rows(con, f"SELECT * FROM qa.v_acquisitions_latest {where} ORDER BY year, agency_id",
+    return dict_rows(con, f"SELECT * FROM qa.v_acquisitions_latest {where} ORDER BY year, agency_id",
                  [year] if year is not None else [])
 
 
@@ -211,5 +190,5 @@ def missing(con: duckdb.DuckDBPyConnection, year: int | None = None) -> list[dic
     if not has_table(con, "qa", "acquisitions"):
         return []
     where = "WHERE year = ?" if year is not None else ""
-    return _rows(con, f"SELECT * FROM qa.v_missing_reports {where} ORDER BY oversight, year, agency_id",
+    return dict_rows(con, f"SELECT * FROM qa.v_missing_reports {where} ORDER BY oversight, year, agency_id",
                  [year] if year is not None else [])

@@ -34,7 +34,21 @@ import pyarrow as pa
 
 from sources import rules
 
-FACTS_VIEW = """
+
+def _edition_of(template: str) -> str:
+    """SQL: the edition (2021, 2019) of a template column, from :data:`sources.rules.EDITIONS`."""
+    return f"CASE {template} " + " ".join(f"WHEN '{t}' THEN {e}" for t, e in rules.EDITIONS.items()) + " END"
+
+
+# SQL: the edition a report of ``year`` must use (:func:`sources.rules.expected_edition`), 0 before any.
+_EXPECTED_EDITION = (
+    "CASE "
+    + " ".join(f"WHEN year >= {e} THEN {e}" for e in sorted(rules.EDITIONS.values(), reverse=True))
+    + " ELSE 0 END"
+)
+_TOL = repr(rules.TOLERANCE)
+
+FACTS_VIEW = f"""
 CREATE OR REPLACE VIEW qa.v_facts AS
 SELECT version_id, address, CAST(value AS DOUBLE) AS value, semantic, raw FROM stg.cells
 UNION ALL
@@ -44,12 +58,10 @@ UNION ALL
 SELECT version_id, 'meta.known.year', CASE WHEN year IS NOT NULL THEN 1.0 ELSE 0.0 END, 'NUMBER', NULL
 FROM stg.report_versions WHERE variant IS NOT NULL
 UNION ALL
-SELECT version_id, 'meta.template_edition',
-       CASE template WHEN 'gov2021' THEN 2021.0 WHEN 'gov2019' THEN 2019.0 END, 'NUMBER', template
+SELECT version_id, 'meta.template_edition', CAST({_edition_of("template")} AS DOUBLE), 'NUMBER', template
 FROM stg.report_versions WHERE variant IS NOT NULL
 UNION ALL
-SELECT version_id, 'meta.expected_edition',
-       CASE WHEN year >= 2021 THEN 2021.0 WHEN year >= 2019 THEN 2019.0 ELSE 0.0 END, 'NUMBER', NULL
+SELECT version_id, 'meta.expected_edition', CAST({_EXPECTED_EDITION} AS DOUBLE), 'NUMBER', NULL
 FROM stg.report_versions WHERE variant IS NOT NULL AND year IS NOT NULL
 UNION ALL
 SELECT version_id, 'meta.published_on',
@@ -77,7 +89,7 @@ UNION ALL
 SELECT version_id, 'narr.' || key, value, 'NUMBER', NULL FROM stg.narrative_facts
 """
 
-CHECK_INPUTS_VIEW = """
+CHECK_INPUTS_VIEW = f"""
 CREATE OR REPLACE VIEW qa.v_check_inputs AS
 WITH inst AS (
   SELECT b.version_id, b.prev_version_id, i.*
@@ -87,7 +99,7 @@ WITH inst AS (
   WHERE i.guard <> 'prev'
      OR (b.prev_version_id IS NOT NULL
          AND (i.prev_edition IS NULL
-              OR i.prev_edition = CASE pv.template WHEN 'gov2021' THEN 2021 WHEN 'gov2019' THEN 2019 END))
+              OR i.prev_edition = {_edition_of("pv.template")}))
 ),
 facts AS (
   SELECT f.* FROM qa.v_facts f
@@ -122,7 +134,7 @@ checked AS (
          a.ok,
          CASE WHEN a.ok THEN a.lhs_sum END AS lhs,
          CASE WHEN a.ok AND a.rhs_terms > 0 THEN
-              CASE WHEN coalesce(a.alt_ok, false) AND abs(a.lhs_sum - a.alt_sum) <= 1e-6 THEN a.alt_sum
+              CASE WHEN coalesce(a.alt_ok, false) AND abs(a.lhs_sum - a.alt_sum) <= {_TOL} THEN a.alt_sum
                    ELSE a.rhs_sum END END AS rhs
   FROM inst i JOIN agg a USING (version_id, rule_id, instance)
   WHERE (i.guard <> 'content' OR coalesce(a.lhs_content, false))
@@ -134,12 +146,12 @@ SELECT version_id || '|' || rule_id || '|' || instance AS check_key,
        CASE WHEN ok THEN 1.0 ELSE 0.0 END AS assessable,
        abs(lhs - round(lhs)) AS lhs_frac,
        CASE WHEN NOT ok THEN 'not_assessable'
-            WHEN op = 'eq' AND abs(lhs - rhs) <= 1e-6 THEN 'pass'
-            WHEN op = 'le' AND lhs <= rhs + 1e-6 THEN 'pass'
-            WHEN op = 'ge' AND lhs >= rhs - 1e-6 THEN 'pass'
+            WHEN op = 'eq' AND abs(lhs - rhs) <= {_TOL} THEN 'pass'
+            WHEN op = 'le' AND lhs <= rhs + {_TOL} THEN 'pass'
+            WHEN op = 'ge' AND lhs >= rhs - {_TOL} THEN 'pass'
             WHEN op = 'nonneg' AND lhs >= 0 THEN 'pass'
-            WHEN op = 'int' AND abs(lhs - round(lhs)) <= 1e-6 THEN 'pass'
-            WHEN op = 'nonneg_int' AND lhs >= 0 AND abs(lhs - round(lhs)) <= 1e-6 THEN 'pass'
+            WHEN op = 'int' AND abs(lhs - round(lhs)) <= {_TOL} THEN 'pass'
+            WHEN op = 'nonneg_int' AND lhs >= 0 AND abs(lhs - round(lhs)) <= {_TOL} THEN 'pass'
             ELSE 'fail' END AS sql_outcome
 FROM checked
 """
@@ -322,6 +334,14 @@ def _needed_pairs(targets: Iterable[ReferenceTarget]) -> tuple[list[str], pa.Tab
     return sorted(whole), table
 
 
+def _facts_by_version(rows: Iterable[tuple]) -> dict[str, dict[str, rules.Fact]]:
+    """Rows (version_id, address, value, semantic, raw) of ``qa.v_facts`` as facts by version."""
+    out: dict[str, dict[str, rules.Fact]] = defaultdict(dict)
+    for vid, address, value, semantic, raw in rows:
+        out[vid][address] = rules.Fact(value, semantic or "MISSING", raw)
+    return out
+
+
 def reference_facts(
     con: duckdb.DuckDBPyConnection, targets: Sequence[ReferenceTarget]
 ) -> dict[str, dict[str, rules.Fact]]:
@@ -343,10 +363,7 @@ def reference_facts(
         ).fetchall()
     finally:
         con.unregister("_needed")
-    out: dict[str, dict[str, rules.Fact]] = defaultdict(dict)
-    for vid, address, value, semantic, raw in rows:
-        out[vid][address] = rules.Fact(value, semantic or "MISSING", raw)
-    return out
+    return _facts_by_version(rows)
 
 
 def batch_facts(
@@ -362,10 +379,7 @@ def batch_facts(
     rows = con.execute(
         f"SELECT version_id, address, value, semantic, raw FROM qa.v_facts WHERE version_id IN ({where})", params
     ).fetchall()
-    out: dict[str, dict[str, rules.Fact]] = defaultdict(dict)
-    for vid, address, value, semantic, raw in rows:
-        out[vid][address] = rules.Fact(value, semantic or "MISSING", raw)
-    return out
+    return _facts_by_version(rows)
 
 
 def batch_versions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | None]]:

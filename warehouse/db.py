@@ -8,7 +8,10 @@ its command line and what to do.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -81,11 +84,37 @@ def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(row and row[0][0])
 
 
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    """The column names of ``schema.table`` in table order ([] when it does not exist)."""
+    return [
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+            "order by ordinal_position",
+            [schema, table],
+        ).fetchall()
+    ]
+
+
 def has_column(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str) -> bool:
     """Whether ``schema.table`` has ``column`` (a warehouse written by older code may not yet)."""
-    row = con.execute(
-        "select count(*) from information_schema.columns where table_schema = ? and table_name = ? "
-        "and column_name = ?",
-        [schema, table, column],
-    ).fetchall()
-    return bool(row and row[0][0])
+    return column in table_columns(con, schema, table)
+
+
+def dict_rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """The rows of a query as dicts keyed by column name."""
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT, or ROLLBACK and re-raise."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

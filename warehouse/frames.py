@@ -146,11 +146,6 @@ def _date(value: Any) -> date | None:
         return None
 
 
-def effective_identity(doc: Mapping[str, Any], agency: str | None, year: int | None) -> tuple[str | None, int | None]:
-    """Agency and year of a document: the options given on the command line win over the document."""
-    return (agency or doc.get("agency")), (year or doc.get("year"))
-
-
 def version_row(doc: Mapping[str, Any], run: RunInfo, parsed_at: datetime | None = None) -> dict[str, Any]:
     """The ``report_versions`` row of one parsed document (identity already applied to ``doc``)."""
     source = doc.get("source") or {}

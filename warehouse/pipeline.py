@@ -105,15 +105,6 @@ def _abort(pipeline) -> None:
         pipeline.drop()
 
 
-def settle_pending(cfg: WarehouseConfig) -> bool:
-    """Abort load packages a killed run left pending; True when there were any."""
-    pipeline = make_pipeline(cfg)
-    if not pipeline.has_pending_data:
-        return False
-    _abort(pipeline)
-    return True
-
-
 def load_frames(frames: dict[str, pa.Table], cfg: WarehouseConfig) -> LoadResult:
     """Load the staging tables in one ``pipeline.run`` (merge, frozen contract)."""
     started = time.perf_counter()

@@ -15,8 +15,7 @@ was added or removed (nothing is parsed, loaded or validated again).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +23,9 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.checks import WAIVED_SQL, Decision, decide
+from warehouse.db import transaction
 from warehouse.frames import CELLS, NARRATIVE_FACTS, PARSE_ISSUES, REPORT_VERSIONS
+from warehouse.queries import STATES
 from warehouse.schema import CHECK_RESULTS, RUNS, VERSION_STATE, column_list
 
 _IDS = "(SELECT unnest(?::VARCHAR[]))"
@@ -36,18 +37,6 @@ class PromotionResult:
 
     states: dict[str, str]
     superseded: dict[str, str]  # old version_id -> the version that replaced it
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """BEGIN … COMMIT, or ROLLBACK and re-raise."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _identity(con: duckdb.DuckDBPyConnection, version_ids: list[str]) -> dict[str, tuple[str | None, int | None]]:
@@ -158,7 +147,7 @@ def apply_run(
     # versions of this run that are published now but no longer pass: taken out of pub
     unpublish_ids = [vid for vid in order if states[vid] in ("quarantined", "rejected")]
     counted = dict(run_row)
-    for state in ("promoted", "quarantined", "rejected", "superseded"):
+    for state in STATES:
         counted[state] = sum(1 for s in states.values() if s == state)
     registered = {
         "_states": pa.Table.from_pylist(state_rows, schema=VERSION_STATE),

@@ -48,7 +48,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.config import WarehouseConfig, prepare_environment
-from warehouse.db import WarehouseError, connect, has_table
+from warehouse.db import WarehouseError, connect, has_table, transaction
 
 PIPELINE_NAME = "xxgk_publish"
 DEFAULT_DATASET = "xxgk"
@@ -212,12 +212,7 @@ def _sent(con: duckdb.DuckDBPyConnection, dest: str) -> dict[str, str]:
 
 
 def _relation_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    if has_table(con, schema, name):
-        return True
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?", [schema, name]
-    ).fetchall()[0][0])
+    return has_table(con, *qualified.split("."))
 
 
 def plan(con: duckdb.DuckDBPyConnection, dest: str, *, full: bool = False) -> _Plan:
@@ -286,18 +281,17 @@ def _remember(cfg: WarehouseConfig, dest: str, p: _Plan, full: bool) -> None:
     con = connect(cfg.db_path)
     try:
         ensure_publications(con)
-        con.execute("BEGIN TRANSACTION")
-        if full:
-            con.execute("DELETE FROM qa.publications WHERE destination = ?", [dest])
-        if p.forget:
-            con.execute("DELETE FROM qa.publications WHERE destination = ? AND list_contains(?, item)",
-                        [dest, p.forget])
-        if p.record:
-            con.executemany(
-                "INSERT OR REPLACE INTO qa.publications VALUES (?, ?, ?, ?)",
-                [(dest, item, fp, now) for item, fp in p.record],
-            )
-        con.execute("COMMIT")
+        with transaction(con):
+            if full:
+                con.execute("DELETE FROM qa.publications WHERE destination = ?", [dest])
+            if p.forget:
+                con.execute("DELETE FROM qa.publications WHERE destination = ? AND list_contains(?, item)",
+                            [dest, p.forget])
+            if p.record:
+                con.executemany(
+                    "INSERT OR REPLACE INTO qa.publications VALUES (?, ?, ?, ?)",
+                    [(dest, item, fp, now) for item, fp in p.record],
+                )
     finally:
         con.close()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.db import has_column, has_table
+from warehouse.db import dict_rows, has_column, has_table
 
 STATES = ("promoted", "quarantined", "rejected", "superseded")
 
@@ -25,9 +25,7 @@ def _plain(value: Any) -> Any:
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    names = [d[0] for d in cur.description]
-    return [{n: _plain(v) for n, v in zip(names, row, strict=True)} for row in cur.fetchall()]
+    return [{n: _plain(v) for n, v in row.items()} for row in dict_rows(con, sql, params)]
 
 
 def is_initialised(con: duckdb.DuckDBPyConnection) -> bool:
@@ -42,14 +40,11 @@ def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         return {"counts": counts, "by_year": [], "versions": [], "publications": []}
     for state, n in con.execute("SELECT state, count(*) FROM qa.version_state GROUP BY state").fetchall():
         counts[state] = n
+    per_state = ", ".join(f"count(*) FILTER (WHERE s.state = '{state}') AS {state}" for state in STATES)
     by_year = _rows(
         con,
-        """
-        SELECT r.year,
-               count(*) FILTER (WHERE s.state = 'promoted') AS promoted,
-               count(*) FILTER (WHERE s.state = 'quarantined') AS quarantined,
-               count(*) FILTER (WHERE s.state = 'rejected') AS rejected,
-               count(*) FILTER (WHERE s.state = 'superseded') AS superseded
+        f"""
+        SELECT r.year, {per_state}
         FROM qa.version_state s JOIN stg.report_versions r ON r.version_id = s.version_id
         GROUP BY r.year ORDER BY r.year NULLS LAST
         """,

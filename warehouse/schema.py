@@ -29,8 +29,9 @@ import duckdb
 import pyarrow as pa
 
 from sources import rules
-from warehouse.db import WarehouseError
-from warehouse.frames import CELLS, NARRATIVE_FACTS, PARSE_ISSUES, REPORT_VERSIONS
+from sources.template import TABLE_NAMES, TEMPLATE_IDS, load_template
+from warehouse.db import WarehouseError, table_columns, transaction
+from warehouse.frames import CELLS, NARRATIVE_FACTS, PARSE_ISSUES, REPORT_VERSIONS, VALUE_TYPE
 
 CHECK_RESULTS = pa.schema(
     [
@@ -152,6 +153,8 @@ def duck_type(t: pa.DataType) -> str:
         return f"DECIMAL({t.precision},{t.scale})"
     if pa.types.is_list(t):
         return duck_type(t.value_type) + "[]"
+    if pa.types.is_struct(t):
+        return "STRUCT(" + ", ".join(f"{f.name} {duck_type(f.type)}" for f in t) + ")"
     raise TypeError(f"no DuckDB type for {t}")
 
 
@@ -169,17 +172,6 @@ def _create_table_sql(schema_name: str, table: str, schema: pa.Schema) -> str:
     if key:
         cols.append(f"PRIMARY KEY ({', '.join(key)})")
     return f"CREATE TABLE IF NOT EXISTS {schema_name}.{table} ({', '.join(cols)})"
-
-
-def _columns(con: duckdb.DuckDBPyConnection, schema_name: str, table: str) -> list[str]:
-    return [
-        r[0]
-        for r in con.execute(
-            "select column_name from information_schema.columns where table_schema=? and table_name=? "
-            "order by ordinal_position",
-            [schema_name, table],
-        ).fetchall()
-    ]
 
 
 def _migrate(con: duckdb.DuckDBPyConnection) -> None:
@@ -205,11 +197,11 @@ def ensure_layers(con: duckdb.DuckDBPyConnection) -> None:
     _migrate(con)
     for (schema_name, table), schema in TABLES.items():
         con.execute(_create_table_sql(schema_name, table, schema))
-        found, expected = _columns(con, schema_name, table), columns_of(schema)
+        found, expected = table_columns(con, schema_name, table), columns_of(schema)
         if found != expected and found == expected[: len(found)]:
             for f in list(schema)[len(found) :]:
                 con.execute(f"ALTER TABLE {schema_name}.{table} ADD COLUMN {f.name} {duck_type(f.type)}")
-            found = _columns(con, schema_name, table)
+            found = table_columns(con, schema_name, table)
         if found != expected:
             raise WarehouseError(
                 f"{schema_name}.{table} has columns {found}, the code expects {expected}; "
@@ -234,7 +226,7 @@ def _ref_tables() -> dict[str, pa.Table]:
                     "address": c.address,
                     "table_kind": c.table,
                     "subtable": c.subtable,
-                    "subtable_caption": c.subtable_title.removeprefix("表二 "),
+                    "subtable_caption": c.subtable_title.removeprefix(f"{TABLE_NAMES['t2']} "),
                     "row_key": c.row_key,
                     "row_label": c.row_label,
                     "row_short": c.row_short,
@@ -279,9 +271,7 @@ def _ref_tables() -> dict[str, pa.Table]:
                             "label": t.label,
                         }
                     )
-    from sources.template import load_template
-
-    for template in ("gov2021", "gov2019"):
+    for template in TEMPLATE_IDS:
         for s in load_template(template).sections:
             sections.append({"template": template, "section_no": s.no, "section_key": s.key, "label": s.label})
     catalogue = [
@@ -355,8 +345,14 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _cast(value_type: str) -> str:
-    return "BIGINT" if value_type in ("count", "signed_count") else "DECIMAL(20,6)"
+def _value_column(key: str, label: str, value_type: str) -> str:
+    """One value column of a printed view: an amount as stored; a count as BIGINT — a count printed
+    with decimals (its T*_TYPES check fails) is NULL there, never rounded to a whole number."""
+    if value_type in ("count", "signed_count"):
+        whole, cast = " AND c.value = trunc(c.value)", "BIGINT"
+    else:
+        whole, cast = "", duck_type(VALUE_TYPE)
+    return f"CAST(max(c.value) FILTER (WHERE tc.col_key = '{key}'{whole}) AS {cast}) AS {_quote(label)}"
 
 
 def _pivot_columns(variant: str, kinds: Iterable[str]) -> list[tuple[str, str, str]]:
@@ -378,10 +374,7 @@ def _printed_view(
     extra_select: str = "",
 ) -> str:
     cols = _pivot_columns(variants[0], [kind])
-    pivots = ",\n  ".join(
-        f"CAST(max(c.value) FILTER (WHERE tc.col_key = '{key}') AS {_cast(vt)}) AS {_quote(label)}"
-        for key, label, vt in cols
-    )
+    pivots = ",\n  ".join(_value_column(key, label, vt) for key, label, vt in cols)
     variant_list = ", ".join(f"'{v}'" for v in variants)
     return f"""
 CREATE OR REPLACE VIEW {name} AS
@@ -397,6 +390,11 @@ ORDER BY r.agency, r.year, r.version_id, row_no
 """
 
 
+def _variants_of_templates() -> dict[str, tuple[str, ...]]:
+    """Template id → its variants (gov2021 → gov2021, gov2021_hybrid)."""
+    return {t: tuple(v for v in rules.VARIANTS if rules.template_of_variant(v) == t) for t in TEMPLATE_IDS}
+
+
 def printed_views_sql(layer: str) -> list[str]:
     """The printed-shape views of one layer: ``pub`` (published versions) or ``qa`` (every staged one)."""
     if layer == "pub":
@@ -408,10 +406,10 @@ def printed_views_sql(layer: str) -> list[str]:
     return [
         _printed_view(f"{layer}.v_t3", versions_from, cells, "t3", rules.VARIANTS, 'tc.row_label AS "项目"', extra),
         _printed_view(f"{layer}.v_t4", versions_from, cells, "t4", rules.VARIANTS, 'tc.row_short AS "类别"', extra),
-        _printed_view(
-            f"{layer}.v_t2_gov2021", versions_from, cells, "t2", ("gov2021", "gov2021_hybrid"), t2_labels, extra
+        *(
+            _printed_view(f"{layer}.v_t2_{template}", versions_from, cells, "t2", variants, t2_labels, extra)
+            for template, variants in _variants_of_templates().items()
         ),
-        _printed_view(f"{layer}.v_t2_gov2019", versions_from, cells, "t2", ("gov2019",), t2_labels, extra),
     ]
 
 
@@ -467,8 +465,7 @@ def create_views(con: duckdb.DuckDBPyConnection) -> None:
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Layers, reference tables and views, in one transaction (run after each staging load)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         ensure_layers(con)
         refresh_reference(con)
         con.execute(
@@ -476,7 +473,3 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
             "prev_version_id VARCHAR, seq BIGINT)"
         )
         create_views(con)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise

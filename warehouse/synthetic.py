@@ -17,27 +17,23 @@ from hashlib import sha256
 from typing import Any
 
 from sources import rules
+from sources.assemble import empty_result
+from sources.numbers import NA_FORMS
 from sources.template import TABLE_NAMES, load_template
 
-# 表三 applicant columns without 总计, from the template model.
-APPLICANTS = tuple(c.key for c in load_template("gov2021").table("t3").columns if c.key != "total")
-T4_PARTS = ("upheld", "corrected", "other", "pending")
-SECTIONS = (
-    "overall",
-    "proactive_disclosure",
-    "requests",
-    "review_litigation",
-    "problems_improvements",
-    "other_matters",
-)
+_GOV2021 = load_template("gov2021")
+# 表三 applicant columns and 表四 measures without 总计, 表四 blocks and the six sections, from the template model.
+APPLICANTS = tuple(c.key for c in _GOV2021.table("t3").columns if c.key != "total")
+T4_PARTS = tuple(c.key for c in _GOV2021.table("t4").columns if c.key != "total")
+T4_BLOCKS = tuple(r.key for r in _GOV2021.table("t4").data_rows)
+SECTIONS = tuple(s.key for s in _GOV2021.sections)
 
 
 def _leaf_rows(variant: str) -> list[str]:
-    rows: list[str] = []
-    for c in rules.cell_specs(variant):
-        if c.table == "t3" and c.row_key not in rows:
-            rows.append(c.row_key)
-    return [r for r in rows if r not in ("new_received", "carried_over", "result_total", "carry_to_next")]
+    """The 表三 rows that add up to （七）总计 in ``variant``: the right side of its T3_RESULT_SUM rule."""
+    rule_id = f"T3_RESULT_SUM_{rules.EDITIONS[rules.template_of_variant(variant)]}"
+    inst = next(i for i in rules.rule_instances(variant) if i.key == (rule_id, APPLICANTS[0]))
+    return [t.address.split(".")[1] for t in inst.rhs if t.address]
 
 
 def synthetic_cells(
@@ -68,7 +64,7 @@ def synthetic_cells(
     rows = {a.split(".")[1] for a in cells}
     for row in rows:
         cells[f"t3.{row}.total"] = sum(cells[f"t3.{row}.{c}"] for c in APPLICANTS)
-    for block in ("review", "litigation_direct", "litigation_after_review"):
+    for block in T4_BLOCKS:
         parts = [rng.randint(0, 3) if i < 2 else rng.randint(0, 1) for i in range(4)]
         for m, v in zip(T4_PARTS, parts, strict=True):
             cells[f"t4.{block}.{m}"] = v
@@ -101,7 +97,7 @@ def _semantic(value: Any) -> tuple[str, str | None]:
     if value is None:
         return "EMPTY", ""
     if isinstance(value, str):
-        return ("NA", value) if value in ("/", "-", "—", "无") else ("TEXT", value)
+        return ("NA", value) if value in NA_FORMS else ("TEXT", value)
     return ("ZERO" if value == 0 else "NUMBER"), rules.fmt_number(float(value))
 
 
@@ -121,7 +117,8 @@ def synthetic_report(
 ) -> dict[str, Any]:
     """The parse-output dict of a report with these cell values.
 
-    Values: int/float → NUMBER/ZERO; None → EMPTY (blank cell); "/" → NA; other strings → TEXT.
+    Values: int/float → NUMBER/ZERO; None → EMPTY (blank cell); "/" and the other placeholders of
+    :data:`sources.numbers.NA_FORMS` → NA; other strings → TEXT.
     ``missing`` addresses and every cell of ``missing_tables`` (t2/t3/t4) become MISSING with a
     reason.  ``revision`` changes the stand-in document hash (a revised document).
     """
@@ -183,14 +180,5 @@ def synthetic_report(
 def not_statutory(name: str = "notice.html") -> dict[str, Any]:
     """The parse result of a document that is not a statutory report (template null, no cells)."""
     body = f"notice:{name}".encode()
-    return {
-        "source": {"path": name, "sha256": sha256(body).hexdigest(), "format": "html", "bytes": len(body)},
-        "agency": None,
-        "year": None,
-        "template": None,
-        "published_on": None,
-        "sections": [],
-        "cells": [],
-        "issues": [],
-        "error": None,
-    }
+    source = {"path": name, "sha256": sha256(body).hexdigest(), "format": "html", "bytes": len(body)}
+    return {"source": source, **empty_result()}

@@ -21,8 +21,8 @@ from typing import Any
 
 import duckdb
 
-from warehouse.db import WarehouseError, has_table
-from warehouse.promote import Redecision, redecide, transaction
+from warehouse.db import WarehouseError, dict_rows, has_table, transaction
+from warehouse.promote import Redecision, redecide
 from warehouse.schema import ALL_INSTANCES
 
 
@@ -237,7 +237,8 @@ def list_waivers(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """
     if not has_table(con, "qa", "waivers"):
         return []
-    cur = con.execute(
+    return dict_rows(
+        con,
         """
         SELECT w.version_id, r.agency, r.year, s.state, w.rule_id, w.instance, w.reason, w.waived_by, w.waived_at,
                (SELECT count(*) FROM qa.check_results k WHERE k.version_id = w.version_id AND k.rule_id = w.rule_id
@@ -247,7 +248,5 @@ def list_waivers(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         LEFT JOIN stg.report_versions r ON r.version_id = w.version_id
         LEFT JOIN qa.version_state s ON s.version_id = w.version_id
         ORDER BY w.waived_at, w.version_id, w.rule_id, w.instance
-        """
+        """,
     )
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

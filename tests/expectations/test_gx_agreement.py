@@ -8,6 +8,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from factory import APPLICANT_COLUMNS
+from whkit import q, vid
 
 from expectations.gx_runner import validate
 from flows.ingest import ingest_documents
@@ -17,14 +19,6 @@ from warehouse.config import WarehouseConfig
 from warehouse.synthetic import synthetic_cells, synthetic_report
 
 ROOT = Path(__file__).resolve().parents[2]
-APPLICANTS = (
-    "natural_person",
-    "legal_commercial",
-    "legal_research",
-    "legal_social_welfare",
-    "legal_legal_services",
-    "legal_other",
-)
 
 
 def tricky_docs() -> list[dict]:
@@ -56,7 +50,7 @@ def tricky_docs() -> list[dict]:
     docs.append(synthetic_report("示例区民政局", 2021, synthetic_cells("gov2019", seed=33), missing_tables=["t4"]))
     y2020 = synthetic_cells("gov2019", seed=34)
     docs.append(synthetic_report("示例县人民政府", 2020, y2020, published_on="2021-03-30"))
-    carried = {c: y2020[f"t3.carry_to_next.{c}"] for c in APPLICANTS}  # across the 2020 → 2021 template change
+    carried = {c: y2020[f"t3.carry_to_next.{c}"] for c in APPLICANT_COLUMNS}  # across the 2020 → 2021 template change
     docs.append(synthetic_report("示例县人民政府", 2021, synthetic_cells("gov2021", seed=35, carried_over=carried)))
     return docs
 
@@ -120,12 +114,25 @@ def test_states_follow_the_blocking_failures(run):
 
 def test_cross_year_carry_over_spans_the_template_change(run):
     _cfg, docs, _summary, results = run
-    vid = docs[-1]["source"]["sha256"][:16]
-    prev = docs[-2]["source"]["sha256"][:16]
-    mine = results[results["version_id"] == vid]
+    prev = vid(docs[-2])
+    mine = results[results["version_id"] == vid(docs[-1])]
     carry = mine[mine["rule_id"] == "XY_T3_CARRY"]
     assert len(carry) == 7 and (carry["outcome"] == "pass").all() and (carry["prev_version_id"] == prev).all()
     assert "XY_T2_INFORCE" not in set(mine["rule_id"])  # the stock-flow needs a 2021-template previous year
+
+
+def test_printed_views_show_a_count_as_printed_never_rounded(run):
+    """表四 行政复议 结果纠正 printed 0.5 (T4_TYPES fails): the printed-shape view leaves it empty instead of
+    showing a whole number that nobody printed; the text cell of 表三 is empty there too."""
+    cfg, docs, _summary, _results = run
+    odd = docs[2]
+    printed = {c["address"]: c["value"] for c in odd["cells"]}
+    assert printed["t4.review.corrected"] == 0.5
+    t4 = q(cfg, 'SELECT "结果维持", "结果纠正", "总计" FROM qa.v_t4 WHERE version_id = ? AND row_key = ?',
+           [vid(odd), "review"])
+    assert t4 == [(printed["t4.review.upheld"], None, printed["t4.review.total"])]
+    t3 = q(cfg, 'SELECT "自然人", "商业企业" FROM qa.v_t3 WHERE version_id = ? AND row_key = ?', [vid(odd), "granted"])
+    assert t3 == [(None, printed["t3.granted.legal_commercial"])]
 
 
 def test_gx_decides_from_lhs_and_rhs_not_from_the_sql_verdict(run):
@@ -146,8 +153,7 @@ def test_gx_decides_from_lhs_and_rhs_not_from_the_sql_verdict(run):
 def test_parse_time_evaluation_equals_the_warehouse(run):
     _cfg, docs, _summary, results = run
     doc = docs[2]  # 示例区司法局: hybrid with text, blanks, negatives
-    vid = doc["source"]["sha256"][:16]
-    stored = results[results["version_id"] == vid].set_index(["rule_id", "instance"])
+    stored = results[results["version_id"] == vid(doc)].set_index(["rule_id", "instance"])
     local = rules.evaluate_report(doc)
     assert len(local) == len(stored)
     for r in local:  # the warehouse keeps the message of every check that did not pass

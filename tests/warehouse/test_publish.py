@@ -20,16 +20,13 @@ from typing import Any
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
-from whkit import hongze, ingest_once, private_copy, vid
+from whkit import cli, hongze, ingest_once, private_copy, vid
 
-from flows.cli import app
 from flows.ingest import ingest_documents
 from warehouse.config import WarehouseConfig
 from warehouse.publish import SLOT_TABLES, TOMBSTONE, PublishFailed, make_pipeline, publish
 from warehouse.synthetic import not_statutory, synthetic_cells, synthetic_report
 
-runner = CliRunner()
 ENV_TYPE = "PIPELINES__XXGK_PUBLISH__DESTINATION_TYPE"
 ENV_CREDS = "DESTINATION__SQLALCHEMY__CREDENTIALS"
 REASON = "原件如此，已向发布机关核实"
@@ -116,8 +113,6 @@ def dest(tmp_path, monkeypatch) -> Dest:
     return d
 
 
-def cli(cfg: WarehouseConfig, *args: str):
-    return runner.invoke(app, [*args, "-w", str(cfg.db_path)], env={"COLUMNS": "200"})
 
 
 def test_without_a_destination_the_duckdb_file_is_the_warehouse(wh, monkeypatch):

@@ -26,7 +26,8 @@ def test_text_in_a_number_cell_is_not_assessable_and_blocks(tmp_path):
         for i in rules.rule_instances("gov2021")
         if any(t.address == ADDRESS for t in (*i.lhs, *i.rhs, *i.rhs_alt))
     }
-    assert {("T3_TYPES", ADDRESS), ("T3_ROW_TOTAL", "granted")} <= touching
+    # its type, its row's 总计 and its column's （七）总计 — stated here, not only read from the rules
+    assert touching == {("T3_TYPES", ADDRESS), ("T3_ROW_TOTAL", "granted"), ("T3_RESULT_SUM_2021", "natural_person")}
     con = duckdb.connect(str(cfg.db_path))
     try:
         stored = con.execute(

@@ -9,30 +9,15 @@ from typing import Any
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
-from whkit import hongze, ingest_once, private_copy, vid
+from whkit import cli, hongze, ingest_once, private_copy, q, vid
 
-from flows.cli import app
 from flows.ingest import ingest_documents
 from warehouse.config import WarehouseConfig
 from warehouse.db import connect
 from warehouse.synthetic import not_statutory, synthetic_cells, synthetic_report
 from warehouse.waivers import WaiverError, add_waiver, remove_waiver, resolve_version
 
-runner = CliRunner()
 REASON = "原件如此，已向发布机关核实：表四总计栏印刷错误"
-
-
-def q(cfg: WarehouseConfig, sql: str, params: list[Any] | None = None) -> list[tuple]:
-    con = duckdb.connect(str(cfg.db_path))
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
-
-
-def cli(cfg: WarehouseConfig, *args: str):
-    return runner.invoke(app, [*args, "-w", str(cfg.db_path)], env={"COLUMNS": "200"})
 
 
 @pytest.fixture(scope="module")

@@ -6,37 +6,12 @@ from typing import Any
 
 import duckdb
 import pytest
+from factory import APPLICANT_COLUMNS
+from whkit import hongze_cells, q, vid
 
 from flows.ingest import ingest_documents
 from warehouse.config import WarehouseConfig
 from warehouse.synthetic import not_statutory, synthetic_cells, synthetic_report
-
-APPLICANTS = (
-    "natural_person",
-    "legal_commercial",
-    "legal_research",
-    "legal_social_welfare",
-    "legal_legal_services",
-    "legal_other",
-)
-
-
-def q(cfg: WarehouseConfig, sql: str, params: list[Any] | None = None) -> list[tuple]:
-    con = duckdb.connect(str(cfg.db_path))
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
-
-
-def hongze_cells() -> dict[str, Any]:
-    """A 2021 report with the old single （六） row and 洪泽区's 表四 errors (10/1/0/0 总计 0; 5/0/0/0 总计 0)."""
-    cells = synthetic_cells("gov2021_hybrid", seed=21)
-    for block, parts in (("review", (10, 1, 0, 0)), ("litigation_after_review", (5, 0, 0, 0))):
-        for m, v in zip(("upheld", "corrected", "other", "pending"), parts, strict=True):
-            cells[f"t4.{block}.{m}"] = v
-        cells[f"t4.{block}.total"] = 0
-    return cells
 
 
 def docs_run1() -> dict[str, dict[str, Any]]:
@@ -44,7 +19,8 @@ def docs_run1() -> dict[str, dict[str, Any]]:
     blank_total["t3.result_total.total"] = None
     return {
         "A22": synthetic_report("示例市教育局", 2022, synthetic_cells("gov2021", seed=1)),
-        "B": synthetic_report("淮安市洪泽区人民政府（区政府办公室编制）", 2023, hongze_cells()),
+        # a 2021 report with the old single （六） row and 洪泽区's 表四 errors
+        "B": synthetic_report("淮安市洪泽区人民政府（区政府办公室编制）", 2023, hongze_cells("gov2021_hybrid")),
         "C": synthetic_report("示例区财政局", 2023, blank_total),
         "D": synthetic_report("示例区卫生健康委员会", 2023, synthetic_cells("gov2021", seed=4), missing_tables=["t4"]),
         "E": not_statutory("notice-2024.html"),
@@ -56,7 +32,7 @@ def docs_run1() -> dict[str, dict[str, Any]]:
 def a23_doc(a22: dict[str, Any]) -> dict[str, Any]:
     """示例市教育局 2023 whose 上年结转 disagrees with its 2022 结转下年度 in the 自然人 column."""
     prev = {c["address"]: c["value"] for c in a22["cells"]}
-    carried = {c: prev[f"t3.carry_to_next.{c}"] for c in APPLICANTS}
+    carried = {c: prev[f"t3.carry_to_next.{c}"] for c in APPLICANT_COLUMNS}
     carried["natural_person"] += 2
     return synthetic_report("示例市教育局", 2023, synthetic_cells("gov2021", seed=2, carried_over=carried))
 
@@ -86,7 +62,7 @@ def wh(tmp_path_factory):
     run1 = ingest_documents(list(docs.values()), warehouse=cfg, data_docs=True)
     docs["A23"] = a23_doc(docs["A22"])
     run2 = ingest_documents([docs["A23"]], warehouse=cfg, data_docs=False)
-    ids = {k: d["source"]["sha256"][:16] for k, d in docs.items()}
+    ids = {k: vid(d) for k, d in docs.items()}
     return {"cfg": cfg, "docs": docs, "ids": ids, "run1": run1, "run2": run2}
 
 
@@ -295,7 +271,7 @@ def test_revision_keeps_the_published_version_until_the_new_one_passes(wh):
     broken["t3.carry_to_next.natural_person"] += 1  # breaks T3_BALANCE (自然人, 总计) and T3_ROW_TOTAL
     bad = synthetic_report("示例县自然资源局", 2023, broken, revision=1)
     run = ingest_documents([bad], warehouse=cfg, data_docs=False)
-    bad_id = bad["source"]["sha256"][:16]
+    bad_id = vid(bad)
     assert run.documents[0].state == "quarantined" and "T3_BALANCE" in run.documents[0].failing_rules
     assert q(
         cfg, "SELECT version_id FROM pub.report_versions WHERE agency_key = '示例县自然资源局' AND year = 2023"
@@ -307,7 +283,7 @@ def test_revision_keeps_the_published_version_until_the_new_one_passes(wh):
     fixed["t4.review.total"] += 1
     good = synthetic_report("示例县自然资源局", 2023, fixed, revision=2)
     run = ingest_documents([good], warehouse=cfg, data_docs=False)
-    good_id = good["source"]["sha256"][:16]
+    good_id = vid(good)
     assert run.documents[0].state == "promoted"
     assert run.superseded == {ids["G"]: good_id}
     assert q(
