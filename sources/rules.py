@@ -263,7 +263,8 @@ def expected_edition(year: int | None) -> int | None:
     """The template edition a report of ``year`` must use: 2021 (≥2021), 2019 (2019–2020), 0 (older)."""
     if year is None:
         return None
-    return 2021 if year >= 2021 else 2019 if year >= 2019 else 0
+    # EDITIONS: each template's first report year (gov2021 → 2021, gov2019 → 2019)
+    return max((e for e in EDITIONS.values() if year >= e), default=0)
 
 
 _PAREN = re.compile(r"[（(][^（）()]*[）)]")
@@ -799,10 +800,7 @@ def report_facts(doc: Mapping[str, Any]) -> dict[str, Fact]:
                 if spec.table == table and facts.get(spec.address, Fact(None, "MISSING")).semantic != "MISSING"
             )
             facts[f"meta.present.{table}"] = Fact(float(n))
-    narrative = dict(doc.get("narrative") or {})
-    if not narrative and doc.get("text"):
-        narrative = narrative_facts(doc["text"])
-    for key, value in narrative.items():
+    for key, value in narrative_of(doc).items():
         if value is not None:
             facts[f"narr.{key}"] = Fact(float(value))
     return facts
@@ -825,6 +823,14 @@ def _narrative_patterns() -> dict[str, re.Pattern[str]]:
         "review": re.compile(review),
         "litigation": re.compile(litigation),
     }
+
+
+def narrative_of(doc: Mapping[str, Any]) -> dict[str, int]:
+    """The narrative figures of a parse result: ``doc["narrative"]``, else read from ``doc["text"]``."""
+    narrative = dict(doc.get("narrative") or {})
+    if not narrative and doc.get("text"):
+        narrative = narrative_facts(doc["text"])
+    return narrative
 
 
 def narrative_facts(text: str) -> dict[str, int]:

@@ -261,10 +261,7 @@ def issue_rows(version_id: str, doc: Mapping[str, Any]) -> Iterable[dict[str, An
 
 def narrative_rows(version_id: str, doc: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
     """Figures stated in the narrative (``doc["narrative"]``, or read from ``doc["text"]``)."""
-    narrative = dict(doc.get("narrative") or {})
-    if not narrative and doc.get("text"):
-        narrative = rules.narrative_facts(doc["text"])
-    for key, value in sorted(narrative.items()):
+    for key, value in sorted(rules.narrative_of(doc).items()):
         if value is not None:
             yield {"version_id": version_id, "key": key, "value": float(value)}
 
