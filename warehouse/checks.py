@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sources import rules
+from warehouse.schema import ALL_INSTANCES
 
 
 def _edition_of(template: str) -> str:
@@ -440,7 +441,7 @@ class Assembled:
 
 
 WAIVED_SQL = """EXISTS (SELECT 1 FROM qa.waivers w WHERE w.version_id = {t}.version_id AND w.rule_id = {t}.rule_id
-                  AND w.instance IN ({t}.instance, '*'))"""
+                  AND w.instance IN ({t}.instance, '""" + ALL_INSTANCES + """'))"""
 
 
 def assemble_results(

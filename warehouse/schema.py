@@ -424,7 +424,7 @@ FROM pub.report_versions r
 ORDER BY r.year, r.agency
 """
 
-CHECK_WAIVERS_VIEW = """
+CHECK_WAIVERS_VIEW = f"""
 CREATE OR REPLACE VIEW qa.v_check_waivers AS
 SELECT k.version_id, k.rule_id, k.instance,
        coalesce(w.instance, wa.instance) AS waiver_instance,
@@ -433,7 +433,7 @@ SELECT k.version_id, k.rule_id, k.instance,
        coalesce(w.waived_at, wa.waived_at) AS waived_at
 FROM qa.check_results k
 LEFT JOIN qa.waivers w ON w.version_id = k.version_id AND w.rule_id = k.rule_id AND w.instance = k.instance
-LEFT JOIN qa.waivers wa ON wa.version_id = k.version_id AND wa.rule_id = k.rule_id AND wa.instance = '*'
+LEFT JOIN qa.waivers wa ON wa.version_id = k.version_id AND wa.rule_id = k.rule_id AND wa.instance = '{ALL_INSTANCES}'
 WHERE k.outcome <> 'pass' AND (w.version_id IS NOT NULL OR wa.version_id IS NOT NULL)
 """
 

@@ -242,11 +242,12 @@ def list_waivers(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         """
         SELECT w.version_id, r.agency, r.year, s.state, w.rule_id, w.instance, w.reason, w.waived_by, w.waived_at,
                (SELECT count(*) FROM qa.check_results k WHERE k.version_id = w.version_id AND k.rule_id = w.rule_id
-                  AND k.outcome <> 'pass' AND w.instance IN (k.instance, '*')) AS checks_waived,
+                  AND k.outcome <> 'pass' AND w.instance IN (k.instance, ?)) AS checks_waived,
                coalesce(r.source_url, r.source_path) AS source
         FROM qa.waivers w
         LEFT JOIN stg.report_versions r ON r.version_id = w.version_id
         LEFT JOIN qa.version_state s ON s.version_id = w.version_id
         ORDER BY w.waived_at, w.version_id, w.rule_id, w.instance
         """,
+        [ALL_INSTANCES],
     )
