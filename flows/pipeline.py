@@ -63,7 +63,7 @@ from flows import progress
 from sources.archive import Archive
 from sources.fetch import CHINA_TZ, FetchConfig, Fetcher, acquire, report_deadline
 from sources.registry import Agency, DirectSource, ListingSource, Registry, load_registry
-from warehouse.config import WarehouseConfig, project_dir
+from warehouse.config import WarehouseConfig, default_registry
 
 PARSE_FAILED = "__parse_failed__"
 STEP_MODULES = (  # deepest matching frame of a failure's traceback names the step
@@ -82,8 +82,8 @@ STEP_MODULES = (  # deepest matching frame of a failure's traceback names the st
 
 
 def default_sources() -> Path:
-    """The registry used when none is given: ``XXGK_SOURCES``, else ``<project>/agencies.toml``."""
-    return Path(os.environ.get("XXGK_SOURCES") or project_dir() / "agencies.toml")
+    """The registry used when none is given (:func:`warehouse.config.default_registry`)."""
+    return default_registry()
 
 
 def last_report_year(today: date | None = None) -> int:

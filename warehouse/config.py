@@ -36,6 +36,11 @@ def project_dir() -> Path:
     return Path.cwd().resolve()
 
 
+def default_registry() -> Path:
+    """The agency registry used when none is given: ``XXGK_SOURCES``, else ``<project>/agencies.toml``."""
+    return Path(os.environ.get("XXGK_SOURCES") or project_dir() / "agencies.toml").expanduser()
+
+
 def _toml_section(root: Path) -> dict[str, str]:
     path = root / ".dlt" / "config.toml"
     if not path.is_file():

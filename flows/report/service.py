@@ -28,7 +28,7 @@ import duckdb
 from flows.report.data import ExpectedAgency, Office, Report, build_report, expected_from_registry
 from flows.report.mail import Content, Delivery, build_message, content_id, deliver, resend_pending, safe_filename
 from flows.report.settings import SmtpSettings, load_settings
-from warehouse.config import WarehouseConfig, project_dir
+from warehouse.config import WarehouseConfig, default_registry
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +39,10 @@ log = logging.getLogger(__name__)
 def registry_path(explicit: str | Path | None = None) -> Path | None:
     """The registry file, as the flows find it: the argument, ``XXGK_SOURCES``, or ``<project>/agencies.toml``
     when it exists; None otherwise (the report then covers the agencies in the warehouse)."""
-    value = explicit or os.environ.get("XXGK_SOURCES")
-    if value:
-        return Path(value).expanduser()
-    default = project_dir() / "agencies.toml"
-    return default if default.is_file() else None
+    if explicit:
+        return Path(explicit).expanduser()
+    path = default_registry()
+    return path if os.environ.get("XXGK_SOURCES") or path.is_file() else None
 
 
 def load_registry_file(path: str | Path | None) -> Any:
