@@ -13,15 +13,17 @@ a run of label lines followed by a run of value lines, since nothing else marks 
 
 from __future__ import annotations
 
-from sources.document import Document, Row, UnreadableDocument
+from sources.document import Document, Issue, Row, UnreadableDocument
 from sources.labels import clean_text
 from sources.numbers import looks_like_value
 
 
-def decode_text(data: bytes) -> str:
-    """Bytes of a text file → str (BOM, UTF-8, then GB18030), with newlines normalised."""
+def decode_text(data: bytes) -> tuple[str, list[Issue]]:
+    """Bytes of a text file → str (BOM, UTF-8, then GB18030), with newlines normalised, and an
+    ``encoding_guessed`` issue when neither decodes and undecodable bytes had to be replaced."""
     if not data:
         raise UnreadableDocument("empty_file", "the file is empty (0 bytes): re-download or re-export it")
+    issues: list[Issue] = []
     for enc in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(enc)
@@ -30,7 +32,9 @@ def decode_text(data: bytes) -> str:
             continue
     else:
         text = data.decode("utf-8", errors="replace")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+        issues.append(Issue("encoding_guessed", "warning",
+                            "bytes are neither UTF-8 nor GB18030; undecodable bytes were replaced (U+FFFD)"))
+    return text.replace("\r\n", "\n").replace("\r", "\n"), issues
 
 
 def _blocks(lines: list[str]) -> list[list[tuple[int, str]]]:
@@ -98,10 +102,10 @@ def _cell_line_rows(lines: list[str]) -> list[Row]:
 
 def read_text(data: bytes) -> Document:
     """A plain-text report → Document with its table rows (layout detected per block)."""
-    text = decode_text(data)
+    text, issues = decode_text(data)
     lines = text.split("\n")
     if any("\t" in line for line in lines):
         rows = [row for block in _blocks(lines) for row in _rows_from_block(block)]
     else:
         rows = _cell_line_rows(lines)
-    return Document(format="text", text=clean_text(text), rows=rows)
+    return Document(format="text", text=clean_text(text), rows=rows, issues=issues)

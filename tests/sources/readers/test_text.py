@@ -34,3 +34,10 @@ def test_empty_file_is_unreadable():
     with pytest.raises(UnreadableDocument) as exc:
         read_text(b"")
     assert exc.value.code == "empty_file"
+
+
+def test_bytes_neither_utf8_nor_gb18030_are_replaced_and_reported():
+    doc = read_text("行政许可\t18\t\n".encode() + b"\xff\xfe\n")
+    assert doc.rows[0].cells == ("行政许可", "18", "")
+    assert [i.code for i in doc.issues] == ["encoding_guessed"]
+    assert read_text("行政许可\t18\n".encode("gb18030")).issues == []
