@@ -281,7 +281,7 @@ def ingest_documents(
     """
     from warehouse import checks
     from warehouse.db import connect
-    from warehouse.frames import RunInfo, build_frames, reject_reason, version_id_of
+    from warehouse.frames import RunInfo, build_frames
     from warehouse.pipeline import load_frames
     from warehouse.promote import apply_run
 
@@ -322,8 +322,10 @@ def ingest_documents(
     load = load_frames(frames, cfg)
     timings["load"] = time.perf_counter() - t
 
-    order = [version_id_of(d["source"]["sha256"]) for d in docs]
-    rejected = {vid: reason for vid, d in zip(order, docs, strict=True) if (reason := reject_reason(d))}
+    versions = frames["report_versions"]  # one row per document, in order, with the reason it was rejected
+    order = versions.column("version_id").to_pylist()
+    rejected = {vid: reason for vid, reason in zip(order, versions.column("reject_reason").to_pylist(), strict=True)
+                if reason}
     statutory = [vid for vid in order if vid not in rejected]
     con = connect(cfg.db_path)
     try:
