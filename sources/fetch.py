@@ -32,7 +32,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -51,13 +51,13 @@ from sources.registry import (
     normalize_title,
     year_pattern,
 )
+from sources.rules import CHINA_TZ
 
 STATUSES = ("fetched", "not_modified", "missing", "refused", "soft_error", "oversized", "failed")
 OK_STATUSES = ("fetched", "not_modified")
 _REDIRECTS = {301, 302, 303, 307, 308}
 _RETRYABLE = {429, 500, 502, 503, 504}
 _MISSING = {404, 410}
-CHINA_TZ = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta, timezone
 from typing import Any, Literal
 
 from sources.template import TABLE_NAMES, Template, load_template, raw_spec
@@ -42,6 +42,8 @@ Severity = Literal["error", "warning", "info"]
 Outcome = Literal["pass", "fail", "not_assessable"]
 
 VARIANTS = ("gov2021", "gov2021_hybrid", "gov2019")
+# China Standard Time: deadlines and "today" are dates in China.
+CHINA_TZ = timezone(timedelta(hours=8))
 # The 2019 single row （六）其他处理 that a hybrid 2021 report prints instead of its three sub-rows.
 HYBRID_ROW = "other_handling"
 TOLERANCE = 1e-6

@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ OUTCOME_GROUPS = {
     "other_handling": "其他处理",
 }
 KIND_LABELS = {"cross_year": "跨年度衔接", "narrative": "正文与表格", "deadline": "发布期限", "table": "表格校验"}
-CHINA_TZ = timezone(timedelta(hours=8))
+CHINA_TZ = rules.CHINA_TZ
 _PLACE = re.compile(r"^((?:[^省市县区盟旗]{1,8}?(?:省|自治区|自治州|地区|市|县|区|盟|旗))+)")
 
 
