@@ -342,6 +342,11 @@ def _t3_short(row_key: str, label: str) -> str:
     return re.sub(r"（.*?）$", "", _strip_enum(label))
 
 
+def t3_short_label(row_key: str, template: str = "gov2021") -> str:
+    """The short name of a 表三 row for messages and charts (本年新收, 予以公开, 不予处理 …)."""
+    return _t3_short(row_key, load_template(template).table("t3").row(row_key).label)
+
+
 @functools.cache
 def cell_specs(variant: str) -> tuple[CellSpec, ...]:
     """Every template cell of ``variant`` in printed order (200 gov2021, 186 hybrid, 198 gov2019)."""

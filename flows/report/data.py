@@ -40,14 +40,21 @@ from warehouse.queries import is_initialised
 
 # The states an agency has in the report: its version's warehouse state, or missing (no version).
 STATE_LABELS = {s: VERSION_STATE_LABELS[s] for s in ("promoted", "quarantined")} | {"missing": "缺失"}
-OUTCOME_GROUPS = {
-    "granted": "予以公开",
-    "partially_granted": "部分公开",
-    "denied": "不予公开",
-    "unable_to_provide": "无法提供",
-    "not_processed": "不予处理",
-    "other_handling": "其他处理",
-}
+
+
+def _outcome_groups() -> dict[str, str]:
+    """The 表三 outcome groups in printed order, key → short label (granted → 予以公开 … other_handling →
+    其他处理): the rows that add up to 办理结果总计 (rule T3_RESULT_SUM_2021), each under its （三）…（六） group."""
+    t3 = load_template("gov2021").table("t3")
+    result_sum = next(i for i in rules.rule_instances("gov2021") if i.rule_id == "T3_RESULT_SUM_2021")
+    keys: dict[str, None] = {}
+    for row_key in (t.address.split(".")[1] for t in result_sum.rhs if t.address):
+        group = t3.row(row_key).group
+        keys[group if group and t3.row(group).group else row_key] = None  # a group nested in 三、办理结果
+    return {key: rules.t3_short_label(key) for key in keys}
+
+
+OUTCOME_GROUPS = _outcome_groups()
 KIND_LABELS = {"cross_year": "跨年度衔接", "narrative": "正文与表格", "deadline": "发布期限", "table": "表格校验"}
 CHINA_TZ = rules.CHINA_TZ
 _PLACE = re.compile(r"^((?:[^省市县区盟旗]{1,8}?(?:省|自治区|自治州|地区|市|县|区|盟|旗))+)")

@@ -249,3 +249,12 @@ def test_trend_leaves_an_unread_total_out_and_says_so():
     assert (p2023.reports, p2023.unread) == (1, 0)
     assert trend_chart([p2022, p2023])  # the label names the unread reports
 
+
+
+def test_outcome_groups_are_the_printed_result_groups_of_table_3():
+    from flows.report.data import OUTCOME_GROUPS
+
+    assert OUTCOME_GROUPS == {
+        "granted": "予以公开", "partially_granted": "部分公开", "denied": "不予公开",
+        "unable_to_provide": "无法提供", "not_processed": "不予处理", "other_handling": "其他处理",
+    }
