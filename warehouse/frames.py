@@ -174,7 +174,7 @@ def version_row(doc: Mapping[str, Any], run: RunInfo, parsed_at: datetime | None
         "parser_version": doc.get("parser_version"),
         "sections": ",".join(doc.get("sections") or []),
         "cell_count": len(cells),
-        "issue_count": len(doc.get("issues") or []),
+        "issue_count": sum(1 for _ in issue_rows("", doc)),
         "parse_error": doc.get("error"),
         "reject_reason": reason,
         "run_id": run.run_id,
@@ -246,8 +246,14 @@ def cells_table(docs: Sequence[tuple[str, Mapping[str, Any]]]) -> pa.Table:
 
 
 def issue_rows(version_id: str, doc: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
-    """One ``parse_issues`` row per parser issue, numbered in document order."""
-    for seq, issue in enumerate(doc.get("issues") or [], start=1):
+    """One ``parse_issues`` row per parser issue, numbered in document order; plus ``published_on_unreadable``
+    when the document gives a publication date that is not a date (it is stored as NULL, never guessed)."""
+    issues = list(doc.get("issues") or [])
+    printed = doc.get("published_on")
+    if printed not in (None, "") and _date(printed) is None:
+        issues.append({"code": "published_on_unreadable", "severity": "warning",
+                       "message": f"发布日期无法识别：{printed!s}（按空值入库，发布时限无法检查）"})
+    for seq, issue in enumerate(issues, start=1):
         yield {
             "version_id": version_id,
             "seq": seq,
