@@ -120,11 +120,6 @@ T3_SHORT_ROWS = {
     "carry_to_next": "结转下年度",
 }
 T3_COLUMN_NAMES = {"legal_other": "其他（法人或其他组织）"}
-T4_BLOCK_NAMES = {
-    "review": "行政复议",
-    "litigation_direct": "行政诉讼（未经复议直接起诉）",
-    "litigation_after_review": "行政诉讼（复议后起诉）",
-}
 EDITIONS = {"gov2021": 2021, "gov2019": 2019}
 
 
@@ -342,6 +337,14 @@ def _t3_short(row_key: str, label: str) -> str:
     return re.sub(r"（.*?）$", "", _strip_enum(label))
 
 
+@functools.cache
+def t4_block_names() -> dict[str, str]:
+    """表四 block key → its name in messages: the row label under its printed header group
+    (行政复议, 行政诉讼（未经复议直接起诉）, 行政诉讼（复议后起诉）)."""
+    t4 = load_template("gov2021").table("t4")
+    return {r.key: f"{r.header_group}（{r.label}）" if r.header_group else r.label for r in t4.rows}
+
+
 def t3_short_label(row_key: str, template: str = "gov2021") -> str:
     """The short name of a 表三 row for messages and charts (本年新收, 予以公开, 不予处理 …)."""
     return _t3_short(row_key, load_template(template).table("t3").row(row_key).label)
@@ -364,7 +367,7 @@ def cell_specs(variant: str) -> tuple[CellSpec, ...]:
                 if table.kind == "t3":
                     row_short = _t3_short(row.key, row.label)
                 elif table.kind == "t4":
-                    row_short = T4_BLOCK_NAMES.get(row.key, row.label)
+                    row_short = t4_block_names().get(row.key, row.label)
                 else:
                     row_short = row.label
                 out.append(
@@ -650,7 +653,7 @@ def _structure_instances(variant: str) -> list[RuleInstance]:
 def _narrative_instances(variant: str) -> list[RuleInstance]:
     new_total = Term("t3.new_received.total", label="本年新收总计", is_total=True)
     carried = Term("t3.carried_over.total", label="上年结转总计", is_total=True)
-    t4 = {b: Term(f"t4.{b}.total", label=f"表四 {T4_BLOCK_NAMES[b]}总计", is_total=True) for b in T4_BLOCK_NAMES}
+    t4 = {b: Term(f"t4.{b}.total", label=f"表四 {name}总计", is_total=True) for b, name in t4_block_names().items()}
     return [
         RuleInstance(
             "N_REQUESTS_RECEIVED",

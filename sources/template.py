@@ -46,6 +46,7 @@ class RowDef:
     is_data_row: bool
     group: str | None
     match_keys: tuple[str, ...]
+    header_group: str | None = None  # a header printed above this row's block and its neighbours (表四 行政诉讼)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ def _rows(entries: list[dict[str, Any]], *, all_data: bool = False) -> tuple[Row
             bool(all_data or e.get("is_data_row", True)),
             e.get("group"),
             _keys(e, *_LABEL_FIELDS),
+            e.get("header_group"),
         )
         for e in entries
     )
@@ -186,8 +188,10 @@ def _build(template_id: str) -> Template:
     t4 = spec["tables"]["t4"]
     t4_columns, t4_rows = _columns(t4["columns"]), _rows(t4["rows"], all_data=True)
     t3_words = {k for item in (*t3_columns, *t3_rows) for k in item.match_keys}
-    # 行政诉讼 spans the two litigation blocks in the printed header (printed_layout); it is no block.
-    t4_words = [k for item in (*t4_rows, *t4_columns) for k in item.match_keys] + [normalize_label("行政诉讼")]
+    # 行政诉讼 spans the two litigation blocks in the printed header (their header_group); it is no block.
+    t4_words = [k for item in (*t4_rows, *t4_columns) for k in item.match_keys] + [
+        normalize_label(r.header_group) for r in t4_rows if r.header_group
+    ]
     t4_markers = tuple(dict.fromkeys(k for k in t4_words if k not in t3_words and len(k) >= 4))
     t3_table = Table("t3", "t3", TABLE_NAMES["t3"], t3_columns, t3_rows, marker_keys=tuple(dict.fromkeys(t3_markers)))
     tables.append(t3_table)

@@ -257,7 +257,7 @@ def _t4_block(ws: Worksheet, row: int, t: PublishedTables) -> int:
     n = len(measures)
     _merge(ws, row, 1, row, 1 + 3 * n, statutory_title(template, "t4"))
     _merge(ws, row + 1, 2, row + 1, 1 + n, blocks[0].label)
-    _merge(ws, row + 1, 2 + n, row + 1, 1 + 3 * n, "行政诉讼")
+    _merge(ws, row + 1, 2 + n, row + 1, 1 + 3 * n, blocks[1].header_group or "")
     for j, m in enumerate(measures):
         _merge(ws, row + 2, 2 + j, row + 3, 2 + j, m.label)
     for b, block in enumerate(blocks[1:], start=1):
