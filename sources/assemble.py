@@ -353,6 +353,10 @@ def _t4_row(cl: Classified, row: Row, template: Template, walk: Walk) -> bool:
             walk.bad_rows.setdefault("t4", reason)
             walk.tables_seen.add("t4")
             return True
+        kept = [f"t4.{addr}" for addr in order if f"t4.{addr}" in walk.found]
+        if kept:  # as in _assign: the first printed value stays, and the repeat is reported
+            message = f"{t4.title} data row printed again; the {len(kept)} cells read before were kept"
+            walk.issues.append(Issue("duplicate_row", "info", message, kept[0], row.page))
         for addr, raw in zip(order, values, strict=True):
             address = f"t4.{addr}"
             if address not in walk.found:

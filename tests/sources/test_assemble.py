@@ -194,3 +194,12 @@ def test_narrative_figures_are_read_from_the_text():
     text = doc([]).text + "\n本年度未收到政府信息公开申请，未发生政府信息公开行政复议、行政诉讼案件。"
     result = parse_document(doc(t2_rows() + t3_rows() + t4_rows(), text=text))
     assert result["narrative"] == {"zero_requests": 0, "review": 0, "litigation": 0}
+
+
+def test_table_4_printed_twice_keeps_the_first_row_and_says_so():
+    again = Row(tuple(str(100 + i) for i in range(15)), page=5)
+    result = parse_document(doc(t2_rows() + t3_rows() + t4_rows() + [again]))
+    got = cells(result)
+    assert got["t4.review.upheld"]["value"] == 0 and got["t4.litigation_after_review.total"]["value"] == 14
+    duplicates = [i for i in result["issues"] if i["code"] == "duplicate_row"]
+    assert [(i["address"], i["severity"]) for i in duplicates] == [("t4.review.upheld", "info")]
