@@ -167,23 +167,23 @@ def _missing_driver(exc: BaseException) -> str:
     return f"the publish destination needs more packages: {hint or what}"
 
 
-def destination_id(pipeline: Any) -> str:
+def _credentials(pipeline: Any) -> Any:
+    """The destination's resolved credentials (building the destination client once), or None."""
+    try:
+        return pipeline.destination_client().config.credentials
+    except Exception:  # credentials resolved lazily by some destinations
+        return None
+
+
+def destination_id(pipeline: Any, credentials: Any = None) -> str:
     """Type, dataset and credentials (password hidden) of the destination: the key of ``qa.publications``."""
-    dest = pipeline.destination
-    try:
-        creds = str(pipeline.destination_client().config.credentials)
-    except Exception:  # credentials resolved lazily by some destinations: the type and dataset suffice
-        creds = ""
-    return f"{dest.destination_name}:{creds}/{pipeline.dataset_name}"
+    creds = "" if credentials is None else str(credentials)
+    return f"{pipeline.destination.destination_name}:{creds}/{pipeline.dataset_name}"
 
 
-def _single_writer(pipeline: Any) -> bool:
+def _single_writer(credentials: Any) -> bool:
     """SQLite takes one writer at a time: dlt's parallel load jobs would hit "database is locked" and retry."""
-    try:
-        creds = pipeline.destination_client().config.credentials
-    except Exception:
-        return False
-    return str(getattr(creds, "drivername", "") or "").startswith("sqlite")
+    return str(getattr(credentials, "drivername", "") or "").startswith("sqlite")
 
 
 # ---------------------------------------------------------------------------- what to send
@@ -310,7 +310,8 @@ def publish(cfg: WarehouseConfig, *, full: bool = False) -> PublishResult:
     pipeline = make_pipeline(cfg)
     if pipeline.destination is None:
         return PublishResult(destination=None)
-    dest = destination_id(pipeline)
+    credentials = _credentials(pipeline)
+    dest = destination_id(pipeline, credentials)
     con = connect(cfg.db_path)
     try:
         p = plan(con, dest, full=full)
@@ -325,7 +326,7 @@ def publish(cfg: WarehouseConfig, *, full: bool = False) -> PublishResult:
         try:
             pipeline.extract(resources)
             pipeline.normalize()
-            if _single_writer(pipeline):
+            if _single_writer(credentials):
                 pipeline.load(workers=1)
             else:
                 pipeline.load()  # workers from dlt's settings ([load] workers, default 20)
