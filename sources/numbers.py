@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sources.labels import clean_text, to_simplified
+from sources.template import raw_spec
 
-NA_FORMS = frozenset(
-    {"/", "／", "-", "--", "—", "——", "－", "―", "–", "无", "空", "不适用", "N/A", "n/a", "NA"}
-)
+NA_FORMS = frozenset(raw_spec()["na_forms"])  # placeholders meaning "not applicable" (templates.yaml)
 _UNITS = "件|条|个|项|份|人次|万元|亿元|元"
 _UNIT = re.compile(rf"({_UNITS})$")
 _ANNOTATION = re.compile(rf"^([+\-−]?[\d,]+(?:\.\d+)?)({_UNITS})?[(（\[【](.*)[)）\]】]$")
