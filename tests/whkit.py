@@ -4,7 +4,10 @@ private copies of a warehouse built once."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +69,17 @@ def private_copy(root: Path, tmp_path: Path) -> WarehouseConfig:
     """A copy of the warehouse in ``root`` (file, dlt state, GX project) that one test may change."""
     shutil.copytree(root, tmp_path / "wh")
     return WarehouseConfig.resolve(tmp_path / "wh" / "xxgk.duckdb")
+
+
+@contextmanager
+def lock_held(db_path: Path) -> Iterator[subprocess.Popen]:
+    """Another process holding the DuckDB file ``db_path`` open (DuckDB's writer lock) during the block."""
+    code = f"import duckdb, time; c = duckdb.connect({str(db_path)!r}); print('ok', flush=True); time.sleep(30)"
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from factory import break_t4_total, make_facts, render, render_notice_html
 from typer.testing import CliRunner
+from whkit import lock_held
 
 from flows.cli import app
 from flows.ingest import expand_paths, ingest_paths
@@ -149,24 +148,11 @@ def test_agency_and_year_options_override_the_document(corpus):
 
 
 def test_locked_warehouse_is_one_line_on_stderr(corpus):
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(corpus['wh'])!r}); print('ok', flush=True); time.sleep(30)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ok"
+    with lock_held(corpus["wh"]) as holder:
         result = runner.invoke(app, ["status", "-w", str(corpus["wh"])])
         assert result.exit_code == 2
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and f"process {holder.pid}" in lines[0]
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_missing_path_and_empty_warehouse(tmp_path):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
 import pytest
+from whkit import lock_held
 
 from flows.ingest import ingest_documents
 from warehouse import schema
@@ -120,25 +119,12 @@ def test_locked_warehouse_gives_one_line_with_pid(loaded):
     cfg, doc = loaded
     before = _contents(cfg)
     other = synthetic_report("示例市水务局", 2023, synthetic_cells("gov2021", seed=11))
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(cfg.db_path)!r}); print('ok', flush=True); time.sleep(30)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ok"
+    with lock_held(cfg.db_path) as holder:
         with pytest.raises(WarehouseLocked) as exc:
             ingest_documents([doc, other], warehouse=cfg, data_docs=False)
         message = str(exc.value)
         assert f"process {holder.pid}" in message and f"kill {holder.pid}" in message and "\n" not in message
         assert "is locked by process" in message and "retry" in message
-    finally:
-        holder.kill()
-        holder.wait()
     time.sleep(0.1)
     assert _contents(cfg) == before
     assert ingest_documents([doc], warehouse=cfg, data_docs=False).counts["unchanged"] == 1
