@@ -35,7 +35,7 @@ import duckdb
 from flows.ingest import STATE_LABELS as VERSION_STATE_LABELS
 from sources import rules
 from sources.template import TABLE_NAMES, load_template
-from warehouse.db import has_table
+from warehouse.db import dict_rows, has_table
 from warehouse.queries import is_initialised
 
 # The states an agency has in the report: its version's warehouse state, or missing (no version).
@@ -349,12 +349,6 @@ class Report:
 # ------------------------------------------------------------------------------------------ helpers
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    cur = con.execute(sql, list(params))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -400,7 +394,7 @@ def expected_from_warehouse(con: duckdb.DuckDBPyConnection, year: int) -> list[E
     """Agencies with a statutory report of ``year`` or ``year - 1`` in the warehouse (no registry)."""
     if not is_initialised(con):
         return []
-    rows = _rows(
+    rows = dict_rows(
         con,
         """
         SELECT r.agency_key AS key, arg_max(r.agency, r.year * 1e12 + epoch(r.loaded_at)) AS name
@@ -432,7 +426,7 @@ def source_link(source_url: str | None, source_path: str | None) -> str | None:
 
 def _versions(con: duckdb.DuckDBPyConnection, year: int, keys: Sequence[str]) -> list[dict[str, Any]]:
     """Every promoted / quarantined / superseded version of ``year`` of the agencies ``keys``."""
-    return _rows(
+    return dict_rows(
         con,
         """
         SELECT r.version_id, r.agency, r.agency_key, r.template, r.variant, r.source_url, r.source_path,
@@ -446,7 +440,7 @@ def _versions(con: duckdb.DuckDBPyConnection, year: int, keys: Sequence[str]) ->
 
 
 def _rejected(con: duckdb.DuckDBPyConnection, year: int, keys: Sequence[str]) -> dict[str, list[str]]:
-    rows = _rows(
+    rows = dict_rows(
         con,
         """
         SELECT r.agency_key, coalesce(s.reason, r.reject_reason) AS reason
@@ -541,7 +535,7 @@ def _term(row: Mapping[str, Any]) -> Term:
 
 def _terms_by_check(con: duckdb.DuckDBPyConnection, version_ids: Sequence[str]) -> dict[tuple, dict[str, Any]]:
     out: dict[tuple, dict[str, Any]] = {}
-    for row in _rows(con, _TERMS_SQL, [list(version_ids)]):
+    for row in dict_rows(con, _TERMS_SQL, [list(version_ids)]):
         if not row.get("table_kind") and not row.get("label"):
             continue  # a derived fact (meta.*): the message explains it
         key = (row["version_id"], row["rule_id"], row["instance"])
@@ -582,7 +576,7 @@ def checks_of(con: duckdb.DuckDBPyConnection, version_ids: Sequence[str]) -> dic
         return {}
     terms = _terms_by_check(con, version_ids)
     out: dict[str, list[CheckItem]] = {}
-    for row in _rows(con, _CHECKS_SQL, [list(version_ids)]):
+    for row in dict_rows(con, _CHECKS_SQL, [list(version_ids)]):
         item = _check_item(row, terms.get((row["version_id"], row["rule_id"], row["instance"])))
         out.setdefault(row["version_id"], []).append(item)
     return out
@@ -797,7 +791,7 @@ def trend(con: duckdb.DuckDBPyConnection, keys: Sequence[str], year: int, years:
     本年新收 and the outcomes grouped as printed (予以公开 … 其他处理)."""
     if not keys or not has_table(con, "pub", "cells"):
         return []
-    rows = _rows(
+    rows = dict_rows(
         con,
         """
         SELECT r.year, count(DISTINCT r.version_id) AS reports, c.row_key, sum(c.value) AS value,
