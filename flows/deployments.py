@@ -43,10 +43,20 @@ def schedule_specs(sources: str | Path | None = None, warehouse: str | Path | No
     (otherwise resolved when each run starts: ``XXGK_SOURCES`` / ``agencies.toml``, the project warehouse)."""
     params = {k: str(v) for k, v in (("sources", sources), ("warehouse", warehouse)) if v}
     return [
-        ScheduleSpec("annual", "annual-run", ("0 2 1 2 *", "0 2 1 4 *"),
-                     "上一年度年报：2月1日（1月31日截止后）采集，4月1日再采集一次迟报的年报", dict(params)),
-        ScheduleSpec("quarterly", "quarterly-run", ("0 3 10 1,4,7,10 *",),
-                     "每季度复查本报告年度和上一报告年度：新发布、修订和仍缺失的年报", dict(params)),
+        ScheduleSpec(
+            "annual",
+            "annual-run",
+            ("0 2 1 2 *", "0 2 1 4 *"),
+            "上一年度年报：2月1日（1月31日截止后）采集，4月1日再采集一次迟报的年报",
+            dict(params),
+        ),
+        ScheduleSpec(
+            "quarterly",
+            "quarterly-run",
+            ("0 3 10 1,4,7,10 *",),
+            "每季度复查本报告年度和上一报告年度：新发布、修订和仍缺失的年报",
+            dict(params),
+        ),
     ]
 
 
@@ -85,8 +95,14 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def serve_all(sources: str | Path | None = None, warehouse: str | Path | None = None, *, port: int = 4200,
-              echo: Any = print, deployments: Sequence[Any] | None = None) -> None:
+def serve_all(
+    sources: str | Path | None = None,
+    warehouse: str | Path | None = None,
+    *,
+    port: int = 4200,
+    echo: Any = print,
+    deployments: Sequence[Any] | None = None,
+) -> None:
     """Serve the deployments until interrupted (Ctrl-C or SIGTERM), starting a local server if needed."""
     api = settings.start_api(ephemeral=False, port=port)
     url = api.wait()

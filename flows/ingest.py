@@ -5,7 +5,7 @@ GX suite run, promotion transaction) is paid once per run, whatever the number o
 
 * :func:`ingest_paths` reads files (directories are walked), skips documents the warehouse
   already holds (same sha256, state decided — loading the same document twice changes nothing),
-  parses the rest with :func:`sources.parse.parse_bytes` and hands them to :func:`ingest_documents`.
+  parses the rest with :func:`sources.parsing.parse.parse_bytes` and hands them to :func:`ingest_documents`.
 * :func:`ingest_documents` takes parse-output dicts (parse-output.md) and runs the warehouse part.
 
 The result is an :class:`IngestSummary`: one :class:`DocumentOutcome` per input document.
@@ -215,7 +215,7 @@ def ingest_paths(
             seen.add(digest)
             blobs.append((str(f), data, digest))
     known = {} if force else known_versions(cfg, [d for _p, _b, d in blobs])
-    from sources.parse import parse_bytes
+    from sources.parsing.parse import parse_bytes
 
     parsed: list[dict[str, Any]] = []
     unchanged: list[DocumentOutcome] = []
@@ -324,8 +324,9 @@ def ingest_documents(
 
     versions = frames["report_versions"]  # one row per document, in order, with the reason it was rejected
     order = versions.column("version_id").to_pylist()
-    rejected = {vid: reason for vid, reason in zip(order, versions.column("reject_reason").to_pylist(), strict=True)
-                if reason}
+    rejected = {
+        vid: reason for vid, reason in zip(order, versions.column("reject_reason").to_pylist(), strict=True) if reason
+    }
     statutory = [vid for vid in order if vid not in rejected]
     con = connect(cfg.db_path)
     try:
@@ -433,6 +434,4 @@ def validate_batch(
     decisions = checks.decide(con, statutory)
     timings["assemble"] = time.perf_counter() - t
     timings["validate"] = time.perf_counter() - started
-    return Validation(
-        decisions, assembled.disagreements, rows, gx.evaluated_expectations, len(py), gx.data_docs
-    )
+    return Validation(decisions, assembled.disagreements, rows, gx.evaluated_expectations, len(py), gx.data_docs)

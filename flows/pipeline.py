@@ -1,7 +1,7 @@
 """The Prefect flows: one report year end to end, the annual and quarterly runs, backfills.
 
 ``ingest_year(year, agencies=None)`` runs, for every selected agency of the registry
-(``sources/registry.py``): discover → fetch → parse → load → validate → promote, and records what
+(``sources/registry/``): discover → fetch → parse → load → validate → promote, and records what
 became of each agency in ``qa.acquisitions`` (``warehouse/acquisitions.py``) — including reports
 still missing after the deadline, with everything tried.  One failing agency never stops the run:
 it is recorded as ``failed`` with the step and the reason, and the others complete.
@@ -59,10 +59,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows import progress
-from sources.archive import Archive
-from sources.fetch import CHINA_TZ, FetchConfig, Fetcher, acquire, report_deadline
+from flows.cli import progress
+from sources.fetching import FetchConfig, Fetcher, acquire, report_deadline
+from sources.fetching.archive import Archive
 from sources.registry import Agency, DirectSource, ListingSource, Registry, load_registry
+from sources.rules import CHINA_TZ
 from warehouse.config import WarehouseConfig, default_registry
 
 PARSE_FAILED = "__parse_failed__"
@@ -132,8 +133,7 @@ class AgencyResult:
     def to_row(self, run_id: str, ingest_run_id: str | None) -> dict[str, Any]:
         """The ``qa.acquisitions`` row."""
         row = {k: v for k, v in asdict(self).items() if k not in ("failing_rules", "messages")}
-        row.update(run_id=run_id, ingest_run_id=ingest_run_id,
-                   checked_at=datetime.fromisoformat(self.checked_at))
+        row.update(run_id=run_id, ingest_run_id=ingest_run_id, checked_at=datetime.fromisoformat(self.checked_at))
         return row
 
 
@@ -230,9 +230,16 @@ def deadline_of(agency: Agency, year: int) -> date:
 def _base_result(agency: Agency, registry: Registry, year: int, status: str, **kw: Any) -> AgencyResult:
     office = registry.office(agency.oversight)
     return AgencyResult(
-        agency_id=agency.id, agency_name=agency.name, region=agency.region, level=agency.level,
-        oversight=agency.oversight, oversight_name=office.name if office else None, year=year, status=status,
-        deadline=deadline_of(agency, year), checked_at=kw.pop("checked_at", None) or datetime.now(UTC).isoformat(),
+        agency_id=agency.id,
+        agency_name=agency.name,
+        region=agency.region,
+        level=agency.level,
+        oversight=agency.oversight,
+        oversight_name=office.name if office else None,
+        year=year,
+        status=status,
+        deadline=deadline_of(agency, year),
+        checked_at=kw.pop("checked_at", None) or datetime.now(UTC).isoformat(),
         **kw,
     )
 
@@ -248,8 +255,16 @@ def acquire_agency(ctx: RunContext, agency_id: str) -> AgencyResult:
         return _base_result(agency, ctx.registry, ctx.year, "failed", step=step, reason=_reason(exc))
     tried = [{"url": r.url, "status": r.status, "http_status": r.http_status, "reason": r.reason} for r in acq.tried]
     status = acquisition_status(acq.status, acq.tried, ctx.today, deadline_of(agency, ctx.year))
-    out = _base_result(agency, ctx.registry, ctx.year, status, checked_at=acq.checked_at, tried=tried,
-                       reason=acq.reason, downloaded_bytes=sum(r.downloaded for r in acq.tried))
+    out = _base_result(
+        agency,
+        ctx.registry,
+        ctx.year,
+        status,
+        checked_at=acq.checked_at,
+        tried=tried,
+        reason=acq.reason,
+        downloaded_bytes=sum(r.downloaded for r in acq.tried),
+    )
     if acq.result is not None:
         r = acq.result
         out.url, out.final_url, out.format, out.sha256 = r.url, r.final_url, r.kind, r.sha256
@@ -320,8 +335,9 @@ def fetch_group(job: FetchJob, agency_ids: list[str]) -> tuple[list[AgencyResult
             old.fetcher.close()
         _WORKER_RUNS.clear()
         fetcher = Fetcher(Archive(job.archive_root), FetchConfig(**job.config))
-        ctx = RunContext(job.run_key, job.year, job.today, load_registry(job.registry), fetcher, job.threads,
-                         job.host_limit)
+        ctx = RunContext(
+            job.run_key, job.year, job.today, load_registry(job.registry), fetcher, job.threads, job.host_limit
+        )
         _WORKER_RUNS[job.run_key] = ctx
     results = acquire_many(ctx, agency_ids)
     return results, time.process_time() - cpu
@@ -355,8 +371,11 @@ class FetchWorkers:
         """Acquire ``agency_ids`` across the processes; results in the given order, and the CPU seconds."""
         n = len(self.pools)
         shared = self.share(job, n)
-        pending = [pool.apply_async(fetch_group, (shared, list(agency_ids[i::n])))
-                   for i, pool in enumerate(self.pools) if agency_ids[i::n]]
+        pending = [
+            pool.apply_async(fetch_group, (shared, list(agency_ids[i::n])))
+            for i, pool in enumerate(self.pools)
+            if agency_ids[i::n]
+        ]
         by_id: dict[str, AgencyResult] = {}
         cpu = 0.0
         for res in pending:
@@ -374,8 +393,14 @@ class FetchWorkers:
             pool.join()
 
 
-@task(name="fetch-chunk", task_run_name="fetch {year} #{index}", retries=2, retry_delay_seconds=1,
-      cache_policy=NO_CACHE, persist_result=False)
+@task(
+    name="fetch-chunk",
+    task_run_name="fetch {year} #{index}",
+    retries=2,
+    retry_delay_seconds=1,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def fetch_chunk(ctx_key: str, agency_ids: list[str], year: int, index: int) -> dict[str, Any]:
     """Acquire the reports of ``agency_ids`` (threads inside, in the fetch processes when there are
     any); ``{"results", "started", "ended", "cpu"}`` (``cpu``: seconds in the fetch processes)."""
@@ -405,7 +430,7 @@ def code_fingerprint() -> str:
 
 def parse_cache_key(_context: Any, parameters: Mapping[str, Any]) -> str:
     """Cache key of a parse chunk: parser version + code fingerprint + the documents' sha256."""
-    from sources.assemble import PARSER_VERSION
+    from sources.parsing.assemble import PARSER_VERSION
 
     shas = sorted(sha for sha, _label in parameters["items"])
     digest = hashlib.sha256("\n".join([PARSER_VERSION, code_fingerprint(), *shas]).encode()).hexdigest()
@@ -415,7 +440,7 @@ def parse_cache_key(_context: Any, parameters: Mapping[str, Any]) -> str:
 def parse_item(item: tuple[str, str, str]) -> dict[str, Any]:
     """Parse one archived document ``(sha256, label, archive root)``; a crash becomes a marked result."""
     sha, label, root = item
-    from sources.parse import parse_bytes
+    from sources.parsing.parse import parse_bytes
 
     try:
         return parse_bytes(Archive(root).get(sha), label)
@@ -459,8 +484,9 @@ def parse_timed(item: tuple[str, str, str]) -> tuple[dict[str, Any], float]:
     return doc, time.process_time() - cpu
 
 
-def parse_documents(items: Sequence[tuple[str, str]], archive_root: str,
-                    workers: int) -> tuple[list[dict[str, Any]], float]:
+def parse_documents(
+    items: Sequence[tuple[str, str]], archive_root: str, workers: int
+) -> tuple[list[dict[str, Any]], float]:
     """Parse archived documents ``(sha256, label)``: in this process when ``workers`` ≤ 1, else in the pool.
 
     Returns the parse results (in order) and the CPU seconds spent parsing."""
@@ -472,8 +498,13 @@ def parse_documents(items: Sequence[tuple[str, str]], archive_root: str,
     return [d for d, _c in timed], sum(c for _d, c in timed)
 
 
-@task(name="parse-chunk", task_run_name="parse {year} #{index}", cache_key_fn=parse_cache_key,
-      persist_result=True, cache_expiration=timedelta(days=120))
+@task(
+    name="parse-chunk",
+    task_run_name="parse {year} #{index}",
+    cache_key_fn=parse_cache_key,
+    persist_result=True,
+    cache_expiration=timedelta(days=120),
+)
 def parse_chunk(items: list[tuple[str, str]], archive_root: str, workers: int, year: int, index: int) -> dict[str, Any]:
     """Parse a chunk of archived documents; ``{"docs": [parse dicts], "started", "ended", "pid", "cpu"}``.
 
@@ -509,8 +540,9 @@ class LoadOutcome:
     attempts: int = 0
 
 
-def ingest_isolating(docs: list[dict[str, Any]], cfg: WarehouseConfig, data_docs: bool,
-                     budget: int = 24) -> LoadOutcome:
+def ingest_isolating(
+    docs: list[dict[str, Any]], cfg: WarehouseConfig, data_docs: bool, budget: int = 24
+) -> LoadOutcome:
     """``ingest_documents`` on the whole batch; if it fails, on halves, until the failing documents are found.
 
     A locked warehouse is not a document's fault and is raised.  After ``budget`` attempts the
@@ -542,8 +574,12 @@ def ingest_isolating(docs: list[dict[str, Any]], cfg: WarehouseConfig, data_docs
     return outcome
 
 
-@task(name="load-validate-promote", task_run_name="load-validate-promote {year}", cache_policy=NO_CACHE,
-      persist_result=False)
+@task(
+    name="load-validate-promote",
+    task_run_name="load-validate-promote {year}",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def load_validate_promote(ctx_key: str, warehouse: str, data_docs: bool, year: int) -> dict[str, Any]:
     """One dlt load, one GX validation and one promotion for the run's new documents (``ctx.docs``)."""
     started = time.time()
@@ -552,8 +588,14 @@ def load_validate_promote(ctx_key: str, warehouse: str, data_docs: bool, year: i
     return {"outcome": outcome, "started": started, "ended": time.time()}
 
 
-@task(name="record-acquisitions", task_run_name="record-acquisitions {year}", cache_policy=NO_CACHE,
-      persist_result=False, retries=1, retry_delay_seconds=1)
+@task(
+    name="record-acquisitions",
+    task_run_name="record-acquisitions {year}",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retries=1,
+    retry_delay_seconds=1,
+)
 def record_acquisitions(rows: list[dict[str, Any]], warehouse: str, year: int) -> int:
     """Append this run's acquisition rows to ``qa.acquisitions``; the number written."""
     from warehouse import acquisitions
@@ -561,8 +603,7 @@ def record_acquisitions(rows: list[dict[str, Any]], warehouse: str, year: int) -
     return acquisitions.record(WarehouseConfig.resolve(warehouse), rows)
 
 
-@task(name="publish-warehouse", task_run_name="publish-warehouse {year}", cache_policy=NO_CACHE,
-      persist_result=False)
+@task(name="publish-warehouse", task_run_name="publish-warehouse {year}", cache_policy=NO_CACHE, persist_result=False)
 def publish_warehouse(warehouse: str, year: int) -> dict[str, Any] | None:
     """Send what changed to the dlt destination configured for ``xxgk_publish``; None when none is.
 
@@ -622,15 +663,21 @@ def parse_runner(runner: str, workers: int) -> Any:
     from prefect_dask import DaskTaskRunner
 
     if runner == "dask":
-        return DaskTaskRunner(cluster_kwargs={"n_workers": max(1, workers), "threads_per_worker": 1,
-                                              "processes": True, "dashboard_address": None})
+        return DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": max(1, workers),
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            }
+        )
     if runner.startswith(("dask://", "tcp://")):
         return DaskTaskRunner(address="tcp://" + runner.split("://", 1)[1])
     raise ValueError(f"unknown runner {runner!r}: use local, dask or dask://host:port")
 
 
 def _chunks(items: Sequence[str], size: int) -> list[list[str]]:
-    return [list(items[i:i + size]) for i in range(0, len(items), max(1, size))]
+    return [list(items[i : i + size]) for i in range(0, len(items), max(1, size))]
 
 
 class YearRun:
@@ -676,8 +723,10 @@ class YearRun:
             out = fut.result()
         except Exception as exc:  # the chunk task failed after its retries
             registry = self.ctx.registry
-            self.results += [_base_result(registry.agency(a), registry, self.opts.year, "failed", step="fetch",
-                                          reason=_reason(exc)) for a in chunk]
+            self.results += [
+                _base_result(registry.agency(a), registry, self.opts.year, "failed", step="fetch", reason=_reason(exc))
+                for a in chunk
+            ]
             return
         self.task_times["fetch"].append((submitted, out["started"], out["ended"]))
         self.cpu["fetch_processes"] += out.get("cpu") or 0.0
@@ -699,8 +748,13 @@ class YearRun:
             threading.Thread(target=warm_up_loading, args=(self.cfg,), name="warm-up", daemon=True).start()
         progress.set_total("parsed", sum(len(i) for i, _ in self.parse_jobs) + len(items))
         submitted = time.time()
-        params = {"items": items, "archive_root": self.archive_root, "year": self.opts.year, "index": index,
-                  "workers": 1 if self.runner is not None else self.opts.parse_workers}
+        params = {
+            "items": items,
+            "archive_root": self.archive_root,
+            "year": self.opts.year,
+            "index": index,
+            "workers": 1 if self.runner is not None else self.opts.parse_workers,
+        }
         fut = self.runner.submit(parse_chunk, params) if self.runner is not None else parse_chunk.submit(**params)
         count = len(items)
         fut.add_done_callback(lambda _f: progress.advance("parsed", count))
@@ -756,8 +810,9 @@ class YearRun:
         for summary in outcome.summaries:
             for d in summary.documents:
                 if d.sha256 in self.owner and d.new:
-                    self._apply_state(self.owner[d.sha256], d.version_id, d.state, d.failing_rules, d.messages,
-                                      d.year, new=True)
+                    self._apply_state(
+                        self.owner[d.sha256], d.version_id, d.state, d.failing_rules, d.messages, d.year, new=True
+                    )
         progress.advance("promoted", sum(s.counts.get("promoted", 0) for s in outcome.summaries))
         first = outcome.summaries[0] if outcome.summaries else None
         return (first.run_id if first else None), (first.data_docs if first else None)
@@ -767,17 +822,33 @@ class YearRun:
         for sha, k in self.known.items():
             r = self.owner.get(sha)
             if r is not None and r.status != "failed":
-                self._apply_state(r, k["version_id"], k["state"], list(k["failing_rules"] or []),
-                                  list(k["messages"] or []), k["year"], new=False)
+                self._apply_state(
+                    r,
+                    k["version_id"],
+                    k["state"],
+                    list(k["failing_rules"] or []),
+                    list(k["messages"] or []),
+                    k["year"],
+                    new=False,
+                )
         for r in self.results:  # the same document under a second agency: link it to the same version
             owner = self.owner.get(r.sha256 or "")
             if owner is not None and owner is not r and r.found:
-                self._apply_state(r, owner.version_id, owner.doc_state, owner.failing_rules, owner.messages,
-                                  owner.doc_year, new=False)
+                self._apply_state(
+                    r, owner.version_id, owner.doc_state, owner.failing_rules, owner.messages, owner.doc_year, new=False
+                )
 
     @staticmethod
-    def _apply_state(r: AgencyResult, version_id: str | None, state: str | None, failing: list[str],
-                     messages: list[str], doc_year: int | None, *, new: bool) -> None:
+    def _apply_state(
+        r: AgencyResult,
+        version_id: str | None,
+        state: str | None,
+        failing: list[str],
+        messages: list[str],
+        doc_year: int | None,
+        *,
+        new: bool,
+    ) -> None:
         r.version_id, r.doc_state, r.failing_rules, r.messages = version_id, state, list(failing), list(messages)
         r.doc_year, r.new_document = doc_year, new
 
@@ -867,8 +938,16 @@ def run_year(opts: RunOptions) -> YearSummary:
         ctx = RunContext(key, opts.year, opts.today, registry, fetcher, opts.fetch_threads, opts.host_limit)
         if opts.fetch_processes > 1 and len(ids) > opts.fetch_processes:
             ctx.workers = FetchWorkers(opts.fetch_processes)
-            ctx.job = FetchJob(key, str(opts.sources), str(archive.root), asdict(config), opts.year, opts.today,
-                               opts.fetch_threads, opts.host_limit)
+            ctx.job = FetchJob(
+                key,
+                str(opts.sources),
+                str(archive.root),
+                asdict(config),
+                opts.year,
+                opts.today,
+                opts.fetch_threads,
+                opts.host_limit,
+            )
         _CONTEXTS[key] = ctx
         runner = parse_runner(opts.runner, opts.parse_workers)
         try:
@@ -887,8 +966,9 @@ def run_year(opts: RunOptions) -> YearSummary:
             order = {a: i for i, a in enumerate(ids)}
             results = sorted(run.results, key=lambda r: order[r.agency_id])
             t = time.time()
-            record_acquisitions([r.to_row(run_id, ingest_run_id) for r in results], str(opts.warehouse.db_path),
-                                opts.year)
+            record_acquisitions(
+                [r.to_row(run_id, ingest_run_id) for r in results], str(opts.warehouse.db_path), opts.year
+            )
             timings["record"] = time.time() - t
             t = time.time()
             published = publish_warehouse(str(opts.warehouse.db_path), opts.year)
@@ -902,10 +982,25 @@ def run_year(opts: RunOptions) -> YearSummary:
     timings["total"] = time.time() - t0
     cpu1 = os.times()
     cpu = {"flow_process": cpu1.user - cpu0.user + cpu1.system - cpu0.system, **run.cpu}
-    tasks = {"flow_started_at": t0, "flow_pid": os.getpid(), "parse_pids": sorted(p for p in run.parse_pids if p),
-             "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()}, **task_overhead(run.task_times)}
-    return YearSummary(run_id, opts.year, str(opts.warehouse.db_path), results, _counts(results, len(run.parsed)),
-                       {k: round(v, 3) for k, v in timings.items()}, tasks, ingest_run_id, data_docs, published)
+    tasks = {
+        "flow_started_at": t0,
+        "flow_pid": os.getpid(),
+        "parse_pids": sorted(p for p in run.parse_pids if p),
+        "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
+        **task_overhead(run.task_times),
+    }
+    return YearSummary(
+        run_id,
+        opts.year,
+        str(opts.warehouse.db_path),
+        results,
+        _counts(results, len(run.parsed)),
+        {k: round(v, 3) for k, v in timings.items()},
+        tasks,
+        ingest_run_id,
+        data_docs,
+        published,
+    )
 
 
 @contextmanager
@@ -913,18 +1008,38 @@ def _nothing() -> Iterator[None]:
     yield None
 
 
-def make_options(year: int, *, agencies: Sequence[str] | None = None, sources: str | Path | None = None,
-                 warehouse: str | Path | None = None, runner: str = "local", parse_workers: int = 2,
-                 chunk_size: int = 25, fetch_threads: int = 8, host_limit: int = 4, min_interval: float = 1.0,
-                 today: date | None = None, data_docs: bool = True, fetch_processes: int = 2,
-                 fetch_options: Mapping[str, Any] | None = None) -> RunOptions:
+def make_options(
+    year: int,
+    *,
+    agencies: Sequence[str] | None = None,
+    sources: str | Path | None = None,
+    warehouse: str | Path | None = None,
+    runner: str = "local",
+    parse_workers: int = 2,
+    chunk_size: int = 25,
+    fetch_threads: int = 8,
+    host_limit: int = 4,
+    min_interval: float = 1.0,
+    today: date | None = None,
+    data_docs: bool = True,
+    fetch_processes: int = 2,
+    fetch_options: Mapping[str, Any] | None = None,
+) -> RunOptions:
     """:class:`RunOptions` with the project defaults resolved (registry, warehouse, today in China)."""
     return RunOptions(
-        year=year, agencies=list(agencies) if agencies else None,
+        year=year,
+        agencies=list(agencies) if agencies else None,
         sources=Path(sources) if sources else default_sources(),
-        warehouse=WarehouseConfig.resolve(warehouse), runner=runner, parse_workers=parse_workers,
-        chunk_size=chunk_size, fetch_threads=fetch_threads, host_limit=host_limit, min_interval=min_interval,
-        today=today or datetime.now(CHINA_TZ).date(), data_docs=data_docs, fetch_processes=fetch_processes,
+        warehouse=WarehouseConfig.resolve(warehouse),
+        runner=runner,
+        parse_workers=parse_workers,
+        chunk_size=chunk_size,
+        fetch_threads=fetch_threads,
+        host_limit=host_limit,
+        min_interval=min_interval,
+        today=today or datetime.now(CHINA_TZ).date(),
+        data_docs=data_docs,
+        fetch_processes=fetch_processes,
         fetch_options=dict(fetch_options) if fetch_options else None,
     )
 
@@ -932,13 +1047,28 @@ def make_options(year: int, *, agencies: Sequence[str] | None = None, sources: s
 # ============================================================================ flows
 
 
-@flow(name="ingest-year", flow_run_name="ingest-{year}", task_runner=ThreadPoolTaskRunner(max_workers=64),
-      persist_result=False)
-def ingest_year(year: int, agencies: list[str] | None = None, sources: str | None = None,
-                warehouse: str | None = None, runner: str = "local", parse_workers: int = 2, chunk_size: int = 25,
-                fetch_threads: int = 8, host_limit: int = 4, min_interval: float = 1.0, today: date | None = None,
-                data_docs: bool = True, fetch_processes: int = 2,
-                fetch_options: dict[str, Any] | None = None) -> dict[str, Any]:
+@flow(
+    name="ingest-year",
+    flow_run_name="ingest-{year}",
+    task_runner=ThreadPoolTaskRunner(max_workers=64),
+    persist_result=False,
+)
+def ingest_year(
+    year: int,
+    agencies: list[str] | None = None,
+    sources: str | None = None,
+    warehouse: str | None = None,
+    runner: str = "local",
+    parse_workers: int = 2,
+    chunk_size: int = 25,
+    fetch_threads: int = 8,
+    host_limit: int = 4,
+    min_interval: float = 1.0,
+    today: date | None = None,
+    data_docs: bool = True,
+    fetch_processes: int = 2,
+    fetch_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Discover → fetch → parse → load → validate → promote the ``year`` reports of the selected agencies.
 
     ``agencies``: registry ids (default: all); ``sources``: the registry TOML (default
@@ -950,21 +1080,52 @@ def ingest_year(year: int, agencies: list[str] | None = None, sources: str | Non
     ``today``: decides missing vs not yet due; ``fetch_options``: other ``FetchConfig`` fields
     (``retries``, ``backoff``, ``timeout`` …).  Returns :meth:`YearSummary.to_json`.
     """
-    opts = make_options(year, agencies=agencies, sources=sources, warehouse=warehouse, runner=runner,
-                        parse_workers=parse_workers, chunk_size=chunk_size, fetch_threads=fetch_threads,
-                        host_limit=host_limit, min_interval=min_interval, today=today, data_docs=data_docs,
-                        fetch_processes=fetch_processes, fetch_options=fetch_options)
+    opts = make_options(
+        year,
+        agencies=agencies,
+        sources=sources,
+        warehouse=warehouse,
+        runner=runner,
+        parse_workers=parse_workers,
+        chunk_size=chunk_size,
+        fetch_threads=fetch_threads,
+        host_limit=host_limit,
+        min_interval=min_interval,
+        today=today,
+        data_docs=data_docs,
+        fetch_processes=fetch_processes,
+        fetch_options=fetch_options,
+    )
     return run_year(opts).to_json()
 
 
 @flow(name="backfill", flow_run_name="backfill-{from_year}-{to_year}", persist_result=False)
-def backfill(from_year: int, to_year: int, agencies: list[str] | None = None, sources: str | None = None,
-             warehouse: str | None = None, runner: str = "local", min_interval: float = 1.0,
-             today: date | None = None, data_docs: bool = True) -> list[dict[str, Any]]:
+def backfill(
+    from_year: int,
+    to_year: int,
+    agencies: list[str] | None = None,
+    sources: str | None = None,
+    warehouse: str | None = None,
+    runner: str = "local",
+    min_interval: float = 1.0,
+    today: date | None = None,
+    data_docs: bool = True,
+) -> list[dict[str, Any]]:
     """``ingest_year`` for every year from ``from_year`` to ``to_year`` (inclusive, oldest first)."""
     lo, hi = sorted((from_year, to_year))
-    return [ingest_year(y, agencies=agencies, sources=sources, warehouse=warehouse, runner=runner,
-                        min_interval=min_interval, today=today, data_docs=data_docs) for y in range(lo, hi + 1)]
+    return [
+        ingest_year(
+            y,
+            agencies=agencies,
+            sources=sources,
+            warehouse=warehouse,
+            runner=runner,
+            min_interval=min_interval,
+            today=today,
+            data_docs=data_docs,
+        )
+        for y in range(lo, hi + 1)
+    ]
 
 
 @task(name="send-oversight-report")
@@ -980,8 +1141,13 @@ def send_report(year: int, sources: str | None, warehouse: str | None) -> dict[s
 
 
 @flow(name="annual-run", persist_result=False)
-def annual_run(year: int | None = None, sources: str | None = None, warehouse: str | None = None,
-               runner: str = "local", email: bool = True) -> dict[str, Any]:
+def annual_run(
+    year: int | None = None,
+    sources: str | None = None,
+    warehouse: str | None = None,
+    runner: str = "local",
+    email: bool = True,
+) -> dict[str, Any]:
     """The annual collection after the 31 January deadline: ``ingest_year`` of ``year`` (default last year),
     then the oversight report e-mailed (``email``)."""
     year = year or last_report_year()
@@ -998,8 +1164,13 @@ def quarterly_years(today: date | None = None) -> list[int]:
 
 
 @flow(name="quarterly-run", persist_result=False)
-def quarterly_run(sources: str | None = None, warehouse: str | None = None, runner: str = "local",
-                  today: date | None = None, email: bool = True) -> list[dict[str, Any]]:
+def quarterly_run(
+    sources: str | None = None,
+    warehouse: str | None = None,
+    runner: str = "local",
+    today: date | None = None,
+    email: bool = True,
+) -> list[dict[str, Any]]:
     """Re-check the current and previous report year: new and revised reports, and those still missing;
     then one oversight report per year e-mailed (``email``)."""
     results = []

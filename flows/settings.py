@@ -109,18 +109,32 @@ class ApiStarter:
             return self
         self._started = time.perf_counter()
         port = free_port(self.port)
-        env = {**os.environ, "PREFECT_SERVER_API_PORT": str(port),
-               "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
+        env = {**os.environ, "PREFECT_SERVER_API_PORT": str(port), "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
         if self.ephemeral:
             env.update({"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"})
         elif env.get("PREFECT_SERVER_LOGGING_LEVEL") == "CRITICAL":  # our quiet default: a served server logs
             env.pop("PREFECT_SERVER_LOGGING_LEVEL")
         app_dir = str(Path(importlib.util.find_spec("prefect").origin).parent.parent)  # type: ignore[arg-type]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--app-dir", app_dir, "--factory",
-             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "error", "--lifespan", "on"],
-            env=env, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                app_dir,
+                "--factory",
+                "prefect.server.api.server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "error",
+                "--lifespan",
+                "on",
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
         )
         self._candidate = f"http://127.0.0.1:{port}/api"
         atexit.register(self.stop)

@@ -19,7 +19,7 @@ Main entry points::
 together with expected.json (the facts of every sample) and README.md.
 
 The narrative sentences are invented for this factory; only the statutory labels (from
-sources/templates/templates.yaml) are shared with real reports.
+sources/template/templates.yaml) are shared with real reports.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES_YAML = ROOT / "sources" / "templates" / "templates.yaml"
+TEMPLATES_YAML = ROOT / "sources" / "template" / "templates.yaml"
 SAMPLES_DIR = ROOT / "sources" / "samples"
 
 # --------------------------------------------------------------------------------------------
@@ -1972,7 +1972,7 @@ def samples_readme(specs: list[Sample], sizes: dict[str, int]) -> str:
         "",
         "## Conventions",
         "",
-        "- Addresses as in sources/templates/templates.yaml (`t3.new_received.natural_person`, `t4.review.total`, …).",
+        "- Addresses as in sources/template/templates.yaml (`t3.new_received.natural_person`, `t4.review.total`, …).",
         "- Every report states `全年共收到政府信息公开申请N件` (N = t3.new_received.total; `全年未收到…` when 0)",
         "  in 一（二）, the statistical period `统计期限为YYYY年1月1日至YYYY年12月31日`, and its publication date",
         "  (`发布日期：YYYY-MM-DD` on HTML pages and `YYYY年M月D日` under the signature at the end).",

@@ -12,7 +12,7 @@ import math
 
 from refdata import shared_dir
 
-from sources.parse import parse_path
+from sources.parsing.parse import parse_path
 
 
 def _same(a, b) -> bool:

@@ -24,7 +24,7 @@ VARIANTS = [("gov2021", False), ("gov2021", True), ("gov2019", False)]
 
 def yaml_addresses(template: str, single_other: bool = False) -> set[str]:
     """Every address of a template, computed here straight from templates.yaml (not via the factory)."""
-    t = yaml.safe_load((ROOT / "sources/templates/templates.yaml").read_text(encoding="utf-8"))["templates"]
+    t = yaml.safe_load((ROOT / "sources/template/templates.yaml").read_text(encoding="utf-8"))["templates"]
     tables = t[template]["tables"]
     out = set()
     for sub in tables["t2"]["subtables"]:
@@ -98,7 +98,7 @@ def document_text(fmt: str, data: bytes) -> str:
 
 def arithmetic_problems(cells: dict, template: str, single_other: bool) -> list[str]:
     """The statutory identities, re-implemented here so the factory's own check_cells is not trusted."""
-    t = yaml.safe_load((ROOT / "sources/templates/templates.yaml").read_text(encoding="utf-8"))["templates"]
+    t = yaml.safe_load((ROOT / "sources/template/templates.yaml").read_text(encoding="utf-8"))["templates"]
     leaves = list(t[template]["tables"]["t3"]["leaf_result_rows"])
     if single_other:
         leaves = [k for k in leaves if not k.startswith("other_")] + ["other_handling"]

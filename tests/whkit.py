@@ -82,4 +82,3 @@ def lock_held(db_path: Path) -> Iterator[subprocess.Popen]:
     finally:
         holder.kill()
         holder.wait()
-

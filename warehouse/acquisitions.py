@@ -127,8 +127,10 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS qa.acquisitions ({columns_sql()})")
     found = table_columns(con, "qa", "acquisitions")
     if found != ACQUISITIONS.names:
-        raise WarehouseError(f"qa.acquisitions has columns {found}, the code expects {ACQUISITIONS.names}; "
-                             "migrate the table (or start a new warehouse file)")
+        raise WarehouseError(
+            f"qa.acquisitions has columns {found}, the code expects {ACQUISITIONS.names}; "
+            "migrate the table (or start a new warehouse file)"
+        )
     con.execute(LATEST_VIEW)
     con.execute(MISSING_VIEW)
     con.execute(timeliness_sql(con))
@@ -181,8 +183,11 @@ def latest(con: duckdb.DuckDBPyConnection, year: int | None = None) -> list[dict
     if not has_table(con, "qa", "acquisitions"):
         return []
     where = "WHERE year = ?" if year is not None else ""
-    return dict_rows(con, f"SELECT * FROM qa.v_acquisitions_latest {where} ORDER BY year, agency_id",
-                 [year] if year is not None else [])
+    return dict_rows(
+        con,
+        f"SELECT * FROM qa.v_acquisitions_latest {where} ORDER BY year, agency_id",
+        [year] if year is not None else [],
+    )
 
 
 def missing(con: duckdb.DuckDBPyConnection, year: int | None = None) -> list[dict[str, Any]]:
@@ -190,5 +195,8 @@ def missing(con: duckdb.DuckDBPyConnection, year: int | None = None) -> list[dic
     if not has_table(con, "qa", "acquisitions"):
         return []
     where = "WHERE year = ?" if year is not None else ""
-    return dict_rows(con, f"SELECT * FROM qa.v_missing_reports {where} ORDER BY oversight, year, agency_id",
-                 [year] if year is not None else [])
+    return dict_rows(
+        con,
+        f"SELECT * FROM qa.v_missing_reports {where} ORDER BY oversight, year, agency_id",
+        [year] if year is not None else [],
+    )

@@ -440,8 +440,12 @@ class Assembled:
     disagreements: list[Disagreement] = field(default_factory=list)
 
 
-WAIVED_SQL = """EXISTS (SELECT 1 FROM qa.waivers w WHERE w.version_id = {t}.version_id AND w.rule_id = {t}.rule_id
-                  AND w.instance IN ({t}.instance, '""" + ALL_INSTANCES + """'))"""
+WAIVED_SQL = (
+    """EXISTS (SELECT 1 FROM qa.waivers w WHERE w.version_id = {t}.version_id AND w.rule_id = {t}.rule_id
+                  AND w.instance IN ({t}.instance, '"""
+    + ALL_INSTANCES
+    + """'))"""
+)
 
 
 def assemble_results(

@@ -251,8 +251,13 @@ def issue_rows(version_id: str, doc: Mapping[str, Any]) -> Iterable[dict[str, An
     issues = list(doc.get("issues") or [])
     printed = doc.get("published_on")
     if printed not in (None, "") and _date(printed) is None:
-        issues.append({"code": "published_on_unreadable", "severity": "warning",
-                       "message": f"发布日期无法识别：{printed!s}（按空值入库，发布时限无法检查）"})
+        issues.append(
+            {
+                "code": "published_on_unreadable",
+                "severity": "warning",
+                "message": f"发布日期无法识别：{printed!s}（按空值入库，发布时限无法检查）",
+            }
+        )
     for seq, issue in enumerate(issues, start=1):
         yield {
             "version_id": version_id,

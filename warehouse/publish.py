@@ -130,9 +130,14 @@ class PublishResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "destination": self.destination, "dataset": self.dataset, "slots_sent": self.slots_sent,
-            "slots_deleted": self.slots_deleted, "tables_replaced": list(self.tables_replaced),
-            "rows": dict(self.rows), "full": self.full, "seconds": round(self.seconds, 3),
+            "destination": self.destination,
+            "dataset": self.dataset,
+            "slots_sent": self.slots_sent,
+            "slots_deleted": self.slots_deleted,
+            "tables_replaced": list(self.tables_replaced),
+            "rows": dict(self.rows),
+            "full": self.full,
+            "seconds": round(self.seconds, 3),
         }
 
 
@@ -264,13 +269,19 @@ def _resources(p: _Plan, full: bool) -> list[Any]:
     out = []
     for name, table in p.slot_tables.items():
         if full:  # the destination becomes an exact copy (the hint is only meaningful for merges)
-            out.append(dlt.resource(table, name=name, write_disposition="replace",
-                                    columns={TOMBSTONE: {"hard_delete": False}}))
+            out.append(
+                dlt.resource(table, name=name, write_disposition="replace", columns={TOMBSTONE: {"hard_delete": False}})
+            )
         else:
-            out.append(dlt.resource(
-                table, name=name, write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-                merge_key="report_key", columns={TOMBSTONE: {"hard_delete": True}},
-            ))
+            out.append(
+                dlt.resource(
+                    table,
+                    name=name,
+                    write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+                    merge_key="report_key",
+                    columns={TOMBSTONE: {"hard_delete": True}},
+                )
+            )
     for name, table in p.whole_tables.items():
         out.append(dlt.resource(table, name=name, write_disposition="replace"))
     return out
@@ -285,8 +296,9 @@ def _remember(cfg: WarehouseConfig, dest: str, p: _Plan, full: bool) -> None:
             if full:
                 con.execute("DELETE FROM qa.publications WHERE destination = ?", [dest])
             if p.forget:
-                con.execute("DELETE FROM qa.publications WHERE destination = ? AND list_contains(?, item)",
-                            [dest, p.forget])
+                con.execute(
+                    "DELETE FROM qa.publications WHERE destination = ? AND list_contains(?, item)", [dest, p.forget]
+                )
             if p.record:
                 con.executemany(
                     "INSERT OR REPLACE INTO qa.publications VALUES (?, ?, ?, ?)",
@@ -317,8 +329,15 @@ def publish(cfg: WarehouseConfig, *, full: bool = False) -> PublishResult:
         p = plan(con, dest, full=full)
     finally:
         con.close()
-    result = PublishResult(dest, pipeline.dataset_name, p.slots_sent, p.slots_deleted, sorted(p.whole_tables),
-                           {k: t.num_rows for k, t in {**p.slot_tables, **p.whole_tables}.items()}, full)
+    result = PublishResult(
+        dest,
+        pipeline.dataset_name,
+        p.slots_sent,
+        p.slots_deleted,
+        sorted(p.whole_tables),
+        {k: t.num_rows for k, t in {**p.slot_tables, **p.whole_tables}.items()},
+        full,
+    )
     resources = _resources(p, full)
     if resources:
         if pipeline.has_pending_data:  # a killed publish: its package is superseded by this one
@@ -352,5 +371,7 @@ def _failure_line(dest: str, exc: BaseException) -> str:
             return _missing_driver(cause)
         cause = cause.__cause__ or cause.__context__
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return (f"publishing to {dest} failed: {lines[-1] if lines else type(exc).__name__} "
-            "(check the destination settings in .dlt/config.toml / secrets.toml; run `xxgk publish` again)")
+    return (
+        f"publishing to {dest} failed: {lines[-1] if lines else type(exc).__name__} "
+        "(check the destination settings in .dlt/config.toml / secrets.toml; run `xxgk publish` again)"
+    )

@@ -17,8 +17,8 @@ from hashlib import sha256
 from typing import Any
 
 from sources import rules
-from sources.assemble import empty_result
-from sources.numbers import NA_FORMS
+from sources.parsing.assemble import empty_result
+from sources.parsing.numbers import NA_FORMS
 from sources.template import TABLE_NAMES, load_template
 
 _GOV2021 = load_template("gov2021")
@@ -118,7 +118,7 @@ def synthetic_report(
     """The parse-output dict of a report with these cell values.
 
     Values: int/float → NUMBER/ZERO; None → EMPTY (blank cell); "/" and the other placeholders of
-    :data:`sources.numbers.NA_FORMS` → NA; other strings → TEXT.
+    :data:`sources.parsing.numbers.NA_FORMS` → NA; other strings → TEXT.
     ``missing`` addresses and every cell of ``missing_tables`` (t2/t3/t4) become MISSING with a
     reason.  ``revision`` changes the stand-in document hash (a revised document).
     """

@@ -32,8 +32,17 @@ from flows.report.data import OUTCOME_GROUPS, STATE_LABELS, Report, RuleCount, T
 STATE_COLORS = {"promoted": "#2e7d32", "quarantined": "#c62828", "missing": "#9e9e9e"}
 SEVERITY_COLORS = {"error": "#c62828", "warning": "#f9a825", "info": "#90a4ae"}
 OUTCOME_COLORS = ["#1565c0", "#42a5f5", "#ef6c00", "#8d6e63", "#7e57c2", "#bdbdbd"]
-_SYSTEM_CJK = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
-               "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Microsoft YaHei", "SimHei", "PingFang SC")
+_SYSTEM_CJK = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+)
 DPI = 110
 
 
@@ -102,10 +111,12 @@ def region_chart(region_states: Mapping[str, Mapping[str, int]], year: int) -> b
         left = [0] * len(regions)
         for state, label in STATE_LABELS.items():
             values = [region_states[r].get(state, 0) for r in regions]
-            bars = ax.barh([_wrap(r, 18) for r in regions], values, left=left, color=STATE_COLORS[state],
-                           label=label, height=0.6)
-            ax.bar_label(bars, labels=[str(v) if v else "" for v in values], label_type="center",
-                         color="white", fontsize=9)
+            bars = ax.barh(
+                [_wrap(r, 18) for r in regions], values, left=left, color=STATE_COLORS[state], label=label, height=0.6
+            )
+            ax.bar_label(
+                bars, labels=[str(v) if v else "" for v in values], label_type="center", color="white", fontsize=9
+            )
             left = [a + b for a, b in zip(left, values, strict=True)]
         ax.set_xlabel("机关数")
         ax.set_title(f"各地区 {year} 年度报告状态", loc="left", fontsize=12)
@@ -123,8 +134,12 @@ def rules_chart(counts: Sequence[RuleCount]) -> bytes | None:
         fig = _figure(8, 1.2 + 0.5 * len(items))
         ax = fig.add_subplot()
         labels = [_wrap(f"{c.title}", 26) for c in items]
-        bars = ax.barh(labels, [c.reports for c in items], color=[SEVERITY_COLORS.get(c.severity, "#90a4ae")
-                                                                  for c in items], height=0.6)
+        bars = ax.barh(
+            labels,
+            [c.reports for c in items],
+            color=[SEVERITY_COLORS.get(c.severity, "#90a4ae") for c in items],
+            height=0.6,
+        )
         ax.bar_label(bars, padding=3, fontsize=9)
         ax.set_xlabel("报告数")
         ax.xaxis.get_major_locator().set_params(integer=True)
@@ -137,8 +152,9 @@ def trend_chart(points: Sequence[TrendPoint]) -> bytes | None:
     """Year over year: outcomes (stacked bars) and requests received (line), published reports only."""
     if not points:
         return None
-    years = [f"{p.year}\n（{p.reports}份" + (f"，{p.unread}份总计未读出、未计入" if p.unread else "") + "）"
-             for p in points]
+    years = [
+        f"{p.year}\n（{p.reports}份" + (f"，{p.unread}份总计未读出、未计入" if p.unread else "") + "）" for p in points
+    ]
     with matplotlib.rc_context(_style()):
         fig = _figure(8, 4.2)
         ax = fig.add_subplot()
@@ -147,11 +163,16 @@ def trend_chart(points: Sequence[TrendPoint]) -> bytes | None:
             values = [p.outcomes.get(group, 0.0) for p in points]
             ax.bar(years, values, bottom=bottom, color=color, label=label, width=0.55)
             bottom = [a + b for a, b in zip(bottom, values, strict=True)]
-        ax.plot(years, [p.new_received for p in points], color="#212121", marker="o", linewidth=2,
-                label="本年新收")
+        ax.plot(years, [p.new_received for p in points], color="#212121", marker="o", linewidth=2, label="本年新收")
         for x, p in zip(years, points, strict=True):
-            ax.annotate(f"{p.new_received:g}", (x, p.new_received), textcoords="offset points", xytext=(0, 6),
-                        ha="center", fontsize=9)
+            ax.annotate(
+                f"{p.new_received:g}",
+                (x, p.new_received),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontsize=9,
+            )
         ax.set_ylabel("申请件数")
         ax.set_title("依申请公开：本年新收与办理结果（已发布报告合计）", loc="left", fontsize=12)
         ax.legend(ncols=4, fontsize=8.5, loc="upper left", bbox_to_anchor=(0, -0.18), frameon=False)

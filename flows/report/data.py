@@ -261,8 +261,9 @@ class Changes:
 
     @property
     def empty(self) -> bool:
-        return not (self.new_failures or self.fixed_failures or self.newly_published or self.revised
-                    or self.newly_missing)
+        return not (
+            self.new_failures or self.fixed_failures or self.newly_published or self.revised or self.newly_missing
+        )
 
 
 @dataclass(frozen=True)
@@ -610,8 +611,11 @@ def acquisition_notes(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, st
         from warehouse.acquisitions import latest
     except ImportError:  # pragma: no cover - an older checkout without the flows' table
         return {}
-    return {str(r["agency_id"]): _acquisition_note(r) for r in latest(con, year)
-            if r.get("status") not in ("fetched", "not_modified")}
+    return {
+        str(r["agency_id"]): _acquisition_note(r)
+        for r in latest(con, year)
+        if r.get("status") not in ("fetched", "not_modified")
+    }
 
 
 def late_by_check(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, str]:
@@ -819,8 +823,7 @@ def trend(con: duckdb.DuckDBPyConnection, keys: Sequence[str], year: int, years:
             continue
         point["unread"].update(r["unread"] or [])
     return [
-        TrendPoint(y, p["reports"], p["new"], {g: p["outcomes"].get(g, 0.0) for g in OUTCOME_GROUPS},
-                   len(p["unread"]))
+        TrendPoint(y, p["reports"], p["new"], {g: p["outcomes"].get(g, 0.0) for g in OUTCOME_GROUPS}, len(p["unread"]))
         for y, p in sorted(by_year.items())
     ]
 
@@ -839,8 +842,14 @@ def published_tables(con: duckdb.DuckDBPyConnection, statuses: Sequence[AgencySt
         values.setdefault(vid, {})[address] = _float(value)
         raw.setdefault(vid, {})[address] = text
     return [
-        PublishedTables(s.name, s.version_id, s.template or "gov2021", s.variant or s.template or "gov2021",
-                        values.get(s.version_id, {}), raw.get(s.version_id, {}))
+        PublishedTables(
+            s.name,
+            s.version_id,
+            s.template or "gov2021",
+            s.variant or s.template or "gov2021",
+            values.get(s.version_id, {}),
+            raw.get(s.version_id, {}),
+        )
         for s in promoted
         if s.version_id
     ]

@@ -26,7 +26,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from flows.display import statutory_title
+from flows.cli.display import statutory_title
 from flows.ingest import OUTCOME_LABELS, SEVERITY_LABELS
 from flows.report.data import CHINA_TZ, STATE_LABELS, AgencyStatus, CheckItem, PublishedTables, Report
 from flows.report.html import report_title, safe_link
@@ -45,14 +45,37 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 CHECK_HEADERS = [
-    ("机关", 24), ("地区", 16), ("报告状态", 10), ("严重程度", 9), ("阻止发布", 9), ("结果", 9),
-    ("规则编号", 20), ("规则", 34), ("表", 16), ("行", 24), ("列", 14),
-    ("左边（原文印刷值）", 28), ("左边数值", 10), ("右边（原文印刷值）", 40), ("右边数值", 10),
-    ("说明", 50), ("页码", 6), ("原文", 40), ("版本", 18),
+    ("机关", 24),
+    ("地区", 16),
+    ("报告状态", 10),
+    ("严重程度", 9),
+    ("阻止发布", 9),
+    ("结果", 9),
+    ("规则编号", 20),
+    ("规则", 34),
+    ("表", 16),
+    ("行", 24),
+    ("列", 14),
+    ("左边（原文印刷值）", 28),
+    ("左边数值", 10),
+    ("右边（原文印刷值）", 40),
+    ("右边数值", 10),
+    ("说明", 50),
+    ("页码", 6),
+    ("原文", 40),
+    ("版本", 18),
 ]
 MISSING_HEADERS = [
-    ("机关", 28), ("登记编号", 18), ("地区", 18), ("层级", 10), ("状态", 10), ("法定期限", 12),
-    ("发布日期", 12), ("逾期天数", 10), ("说明", 60), ("原文", 40),
+    ("机关", 28),
+    ("登记编号", 18),
+    ("地区", 18),
+    ("层级", 10),
+    ("状态", 10),
+    ("法定期限", 12),
+    ("发布日期", 12),
+    ("逾期天数", 10),
+    ("说明", 60),
+    ("原文", 40),
 ]
 
 
@@ -97,10 +120,15 @@ def summary_sheet(ws: Worksheet, report: Report) -> None:
     """``概况``: office, year, time and the summary counts."""
     s = report.summary
     rows = [
-        ("监督机关", report.office.name), ("报告年度", report.year),
+        ("监督机关", report.office.name),
+        ("报告年度", report.year),
         ("生成时间（北京时间）", report.generated_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")),
-        ("应报送机关", s.expected), ("已找到报告", s.found), ("已发布（通过校验）", s.promoted),
-        ("已隔离（未通过校验）", s.quarantined), ("缺失", s.missing), ("逾期发布", s.late),
+        ("应报送机关", s.expected),
+        ("已找到报告", s.found),
+        ("已发布（通过校验）", s.promoted),
+        ("已隔离（未通过校验）", s.quarantined),
+        ("缺失", s.missing),
+        ("逾期发布", s.late),
         ("自上次以来修订", s.revised),
     ]
     put(ws, 1, 1, report_title(report), font=_TITLE_FONT)
@@ -113,10 +141,23 @@ def summary_sheet(ws: Worksheet, report: Report) -> None:
 
 def _check_row(a: AgencyStatus, c: CheckItem) -> list[Any]:
     return [
-        a.name, a.agency.region_label, STATE_LABELS[a.state], SEVERITY_LABELS.get(c.severity, c.severity),
+        a.name,
+        a.agency.region_label,
+        STATE_LABELS[a.state],
+        SEVERITY_LABELS.get(c.severity, c.severity),
         "是" if c.blocking and not c.waived else "否（已豁免）" if c.waived else "否",
-        OUTCOME_LABELS.get(c.outcome, c.outcome), c.rule_id, c.title,
-        c.table, c.row, c.column, c.side_text("lhs"), c.lhs, c.side_text("rhs"), c.rhs, c.message, c.page,
+        OUTCOME_LABELS.get(c.outcome, c.outcome),
+        c.rule_id,
+        c.title,
+        c.table,
+        c.row,
+        c.column,
+        c.side_text("lhs"),
+        c.lhs,
+        c.side_text("rhs"),
+        c.rhs,
+        c.message,
+        c.page,
     ]
 
 
@@ -142,9 +183,17 @@ def missing_sheet(ws: Worksheet, report: Report) -> None:
     for a in report.agencies:
         if a.state != "missing" and not a.late:
             continue
-        values = [a.name, a.agency.id, a.agency.region_label, a.agency.level,
-                  "逾期发布" if a.late else STATE_LABELS[a.state], a.deadline, a.published_on,
-                  a.days_late or None, "；".join(a.notes)]
+        values = [
+            a.name,
+            a.agency.id,
+            a.agency.region_label,
+            a.agency.level,
+            "逾期发布" if a.late else STATE_LABELS[a.state],
+            a.deadline,
+            a.published_on,
+            a.days_late or None,
+            "；".join(a.notes),
+        ]
         for col, value in enumerate(values, start=1):
             cell = put(ws, row, col, value, alignment=_WRAP, border=_BORDER)
             if col in (6, 7) and value is not None:

@@ -66,8 +66,10 @@ def warning_groups(items: list[CheckItem]) -> list[tuple[str, list[CheckItem]]]:
 def highlights(report: Report) -> list[str]:
     """The few sentences a reader needs first."""
     s = report.summary
-    lines = [f"应报送 {s.expected} 个机关，已找到 {s.found} 份报告：{s.promoted} 份通过校验并发布，"
-             f"{s.quarantined} 份未通过校验被隔离。"]
+    lines = [
+        f"应报送 {s.expected} 个机关，已找到 {s.found} 份报告：{s.promoted} 份通过校验并发布，"
+        f"{s.quarantined} 份未通过校验被隔离。"
+    ]
     if s.missing:
         lines.append(f"{s.missing} 个机关尚无报告：" + "、".join(a.name for a in report.missing) + "。")
     if s.late:
@@ -94,8 +96,11 @@ def summary_boxes(report: Report) -> list[tuple[str, int, str]]:
 
 
 def _env() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True,
-                      default_for_string=True), keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        keep_trailing_newline=True,
+    )
     env.globals.update(STYLES)
     return env
 
@@ -196,8 +201,7 @@ def render_text(report: Report) -> str:
         if a.warnings:
             lines.append(f"  {a.name}")
             lines += _check_lines(a.warnings)
-    lines += ["", "四、自上次报告以来的变化", *_change_lines(report), "",
-              "图表与 Excel 附件见 HTML 版本与附件。"]
+    lines += ["", "四、自上次报告以来的变化", *_change_lines(report), "", "图表与 Excel 附件见 HTML 版本与附件。"]
     return "\n".join(lines) + "\n"
 
 

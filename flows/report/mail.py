@@ -127,10 +127,20 @@ def build_message(content: Content, sender: str, recipients: Sequence[str], reci
     msg.add_alternative(content.html, subtype="html", charset="utf-8", cte="base64")
     html_part = msg.get_payload()[1]
     for cid, png in content.images.items():
-        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>",
-                              disposition="inline", filename=f"{cid.split('@')[0]}.png")
-    msg.add_attachment(content.attachment, maintype="application", subtype=XLSX_SUBTYPE,
-                       filename=safe_filename(content.attachment_name))
+        html_part.add_related(
+            png,
+            maintype="image",
+            subtype="png",
+            cid=f"<{cid}>",
+            disposition="inline",
+            filename=f"{cid.split('@')[0]}.png",
+        )
+    msg.add_attachment(
+        content.attachment,
+        maintype="application",
+        subtype=XLSX_SUBTYPE,
+        filename=safe_filename(content.attachment_name),
+    )
     return msg
 
 
@@ -176,8 +186,9 @@ def send(raw: bytes, envelope_from: str, envelope_to: Sequence[str], settings: S
     if not settings.host:
         raise smtplib.SMTPException("no SMTP host configured")
     if settings.security == "ssl":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
-                                              context=_tls_context(settings))
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=settings.timeout, context=_tls_context(settings)
+        )
     else:
         smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
     with smtp:
@@ -225,15 +236,28 @@ def _meta_path(eml: Path) -> Path:
     return eml.with_suffix(".json")
 
 
-def queue(raw: bytes, envelope_from: str, envelope_to: Sequence[str], subject: str, outbox: Path,
-          error: str, tag: str = "report") -> Path:
+def queue(
+    raw: bytes,
+    envelope_from: str,
+    envelope_to: Sequence[str],
+    subject: str,
+    outbox: Path,
+    error: str,
+    tag: str = "report",
+) -> Path:
     """Write the message to ``<outbox>/pending/`` (``.eml`` + ``.json`` envelope); returns the ``.eml`` path."""
     pending = outbox / "pending"
     pending.mkdir(parents=True, exist_ok=True)
     eml = pending / f"{_stamp()}-{safe_filename(tag, 60)}.eml"
     eml.write_bytes(raw)
-    meta = {"envelope_from": envelope_from, "envelope_to": list(envelope_to), "subject": subject,
-            "queued_at": datetime.now(UTC).isoformat(), "attempts": 0, "last_error": error}
+    meta = {
+        "envelope_from": envelope_from,
+        "envelope_to": list(envelope_to),
+        "subject": subject,
+        "queued_at": datetime.now(UTC).isoformat(),
+        "attempts": 0,
+        "last_error": error,
+    }
     _meta_path(eml).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
     return eml
 

@@ -133,8 +133,10 @@ def build_reports(
 def subject_of(report: Report) -> str:
     """The e-mail subject: office, year and the counts that call for action."""
     s = report.summary
-    return (f"【政务公开数据质量】{report.office.name} {report.year}年度年报：应报送{s.expected}，"
-            f"已发布{s.promoted}，未通过校验{s.quarantined}，缺失{s.missing}，逾期{s.late}")
+    return (
+        f"【政务公开数据质量】{report.office.name} {report.year}年度年报：应报送{s.expected}，"
+        f"已发布{s.promoted}，未通过校验{s.quarantined}，缺失{s.missing}，逾期{s.late}"
+    )
 
 
 def attachment_name(report: Report) -> str:
@@ -224,9 +226,15 @@ class AfterRunSummary:
     def to_json(self) -> dict[str, Any]:
         from dataclasses import asdict
 
-        return {"year": self.year, "smtp": self.smtp, "sent": self.sent, "queued": self.queued,
-                "resent": [asdict(d) for d in self.resent], "deliveries": [asdict(d) for d in self.deliveries],
-                "errors": list(self.errors)}
+        return {
+            "year": self.year,
+            "smtp": self.smtp,
+            "sent": self.sent,
+            "queued": self.queued,
+            "resent": [asdict(d) for d in self.resent],
+            "deliveries": [asdict(d) for d in self.deliveries],
+            "errors": list(self.errors),
+        }
 
 
 def send_after_run(

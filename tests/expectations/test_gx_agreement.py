@@ -128,8 +128,11 @@ def test_printed_views_show_a_count_as_printed_never_rounded(run):
     odd = docs[2]
     printed = {c["address"]: c["value"] for c in odd["cells"]}
     assert printed["t4.review.corrected"] == 0.5
-    t4 = q(cfg, 'SELECT "结果维持", "结果纠正", "总计" FROM qa.v_t4 WHERE version_id = ? AND row_key = ?',
-           [vid(odd), "review"])
+    t4 = q(
+        cfg,
+        'SELECT "结果维持", "结果纠正", "总计" FROM qa.v_t4 WHERE version_id = ? AND row_key = ?',
+        [vid(odd), "review"],
+    )
     assert t4 == [(printed["t4.review.upheld"], None, printed["t4.review.total"])]
     t3 = q(cfg, 'SELECT "自然人", "商业企业" FROM qa.v_t3 WHERE version_id = ? AND row_key = ?', [vid(odd), "granted"])
     assert t3 == [(None, printed["t3.granted.legal_commercial"])]

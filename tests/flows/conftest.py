@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from factory import make_facts, render
 
-from flows.demo_site import SiteAgency, SiteServer, write_registry
+from flows.demo.site import SiteAgency, SiteServer, write_registry
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,8 +31,9 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     from prefect.testing.utilities import prefect_test_harness
 
     storage = tmp_path_factory.mktemp("prefect-results")
-    with prefect_test_harness(server_startup_timeout=90), temporary_settings(
-        updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, PREFECT_LOCAL_STORAGE_PATH: storage}
+    with (
+        prefect_test_harness(server_startup_timeout=90),
+        temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, PREFECT_LOCAL_STORAGE_PATH: storage}),
     ):
         yield
 
@@ -72,13 +73,16 @@ def _listing_page(name: str, links: Sequence[tuple[int, str]]) -> bytes:
 
 
 def _wrapper_page(name: str, year: int, href: str) -> bytes:
-    return (f'<html><head><meta charset="utf-8"><title>{name}{year}年政府信息公开工作年度报告</title></head><body>'
-            f"<h1>{name}{year}年政府信息公开工作年度报告</h1><p>附件：<a href=\"{href}\">{name}{year}年"
-            "政府信息公开工作年度报告.pdf</a></p></body></html>").encode()
+    return (
+        f'<html><head><meta charset="utf-8"><title>{name}{year}年政府信息公开工作年度报告</title></head><body>'
+        f'<h1>{name}{year}年政府信息公开工作年度报告</h1><p>附件：<a href="{href}">{name}{year}年'
+        "政府信息公开工作年度报告.pdf</a></p></body></html>"
+    ).encode()
 
 
-def write_site(root: Path, specs: Sequence[Spec], years: Sequence[int], *, seed: int = 0,
-               absent: Sequence[tuple[str, int]] = ()) -> tuple[list[SiteAgency], dict[tuple[str, int], dict]]:
+def write_site(
+    root: Path, specs: Sequence[Spec], years: Sequence[int], *, seed: int = 0, absent: Sequence[tuple[str, int]] = ()
+) -> tuple[list[SiteAgency], dict[tuple[str, int], dict]]:
     """Write the reports of ``specs`` for ``years`` under ``root`` (``absent`` agency-years are 404s)."""
     agencies, facts = [], {}
     for i, spec in enumerate(specs):
@@ -102,8 +106,11 @@ def write_site(root: Path, specs: Sequence[Spec], years: Sequence[int], *, seed:
             _put(root, path, render(f, spec.fmt))
         listing = None
         if spec.how == "listing":
-            _put(root, f"/{spec.id}/ndbg/index.html",
-                 _listing_page(spec.name, [(y, h) for y, h in links if (spec.id, y) not in absent]))
+            _put(
+                root,
+                f"/{spec.id}/ndbg/index.html",
+                _listing_page(spec.name, [(y, h) for y, h in links if (spec.id, y) not in absent]),
+            )
             listing = f"/{spec.id}/ndbg/"
         agencies.append(SiteAgency(spec.id, spec.name, spec.region, "city", reports, listing))
     return agencies, facts
@@ -125,8 +132,15 @@ class SiteKit:
         self.tmp = tmp
         self.servers: list[SiteServer] = []
 
-    def serve(self, specs: Sequence[Spec], years: Sequence[int], *, statuses: dict[str, int] | None = None,
-              absent: Sequence[tuple[str, int]] = (), seed: int = 0) -> Site:
+    def serve(
+        self,
+        specs: Sequence[Spec],
+        years: Sequence[int],
+        *,
+        statuses: dict[str, int] | None = None,
+        absent: Sequence[tuple[str, int]] = (),
+        seed: int = 0,
+    ) -> Site:
         """Write the site of ``specs`` × ``years``, serve it, write its registry; a running :class:`Site`."""
         n = len(self.servers)
         root = self.tmp / f"site{n}"

@@ -17,7 +17,9 @@ def test_deployments_and_their_cron_schedules():
     annual, quarterly = deps["annual"], deps["quarterly"]
     assert (annual.flow_name, quarterly.flow_name) == ("annual-run", "quarterly-run")
     assert [(s.schedule.cron, s.schedule.timezone) for s in annual.schedules] == [
-        ("0 2 1 2 *", TIMEZONE), ("0 2 1 4 *", TIMEZONE)]  # 1 February (after 31 January) and 1 April
+        ("0 2 1 2 *", TIMEZONE),
+        ("0 2 1 4 *", TIMEZONE),
+    ]  # 1 February (after 31 January) and 1 April
     assert [(s.schedule.cron, s.schedule.timezone) for s in quarterly.schedules] == [("0 3 10 1,4,7,10 *", TIMEZONE)]
     assert annual.entrypoint == "flows/pipeline.py:annual_run"
     assert annual.parameters == quarterly.parameters == {}  # year, registry and warehouse resolved at run time

@@ -30,9 +30,9 @@ def snapshot(db) -> dict[str, list[tuple]]:
     try:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' "
-            "and not (table_schema = 'qa' and table_name = 'acquisitions') order by 1, 2").fetchall()
-        return {f"{s}.{t}": sorted(con.execute(f'select * from "{s}"."{t}"').fetchall(), key=repr)
-                for s, t in tables}
+            "and not (table_schema = 'qa' and table_name = 'acquisitions') order by 1, 2"
+        ).fetchall()
+        return {f"{s}.{t}": sorted(con.execute(f'select * from "{s}"."{t}"').fetchall(), key=repr) for s, t in tables}
     finally:
         con.close()
 
@@ -50,8 +50,15 @@ def twice(tmp_path_factory, prefect_harness, site_kit):
     first = backfill(2021, 2023, **params)
     before, objects = snapshot(wh), archived(wh)
     second = backfill(2023, 2021, **params)  # reversed bounds: the same years, oldest first
-    return {"first": first, "second": second, "before": before, "after": snapshot(wh), "wh": wh,
-            "facts": site.facts, "archived": (objects, archived(wh))}
+    return {
+        "first": first,
+        "second": second,
+        "before": before,
+        "after": snapshot(wh),
+        "wh": wh,
+        "facts": site.facts,
+        "archived": (objects, archived(wh)),
+    }
 
 
 def test_first_run_fetches_parses_and_decides_every_report(twice):
@@ -104,7 +111,10 @@ def test_second_run_keeps_states_and_links(twice):
         for a in s["agencies"]:
             before = first[(a["agency_id"], s["year"])]
             assert (a["version_id"], a["doc_state"], a["failing_rules"]) == (
-                before["version_id"], before["doc_state"], before["failing_rules"])
+                before["version_id"],
+                before["doc_state"],
+                before["failing_rules"],
+            )
             assert a["new_document"] is False
 
 
@@ -112,7 +122,8 @@ def test_every_run_is_recorded_in_qa_acquisitions(twice):
     con = duckdb.connect(str(twice["wh"]), read_only=True)
     try:
         by_status = con.execute(
-            "select status, count(*), count(distinct run_id) from qa.acquisitions group by 1 order by 1").fetchall()
+            "select status, count(*), count(distinct run_id) from qa.acquisitions group by 1 order by 1"
+        ).fetchall()
         latest = con.execute("select count(*), min(status), max(status) from qa.v_acquisitions_latest").fetchone()
     finally:
         con.close()

@@ -26,11 +26,20 @@ def test_runner_choice():
 
 def test_parse_tasks_run_on_a_local_dask_cluster(site_kit, tmp_path):
     Spec = site_kit.Spec
-    site = site_kit.serve([Spec("d-jyj", "示例市教育局", "docx"), Spec("d-zrzyj", "示例县自然资源局", "html")],
-                          [2023], seed=3)
+    site = site_kit.serve(
+        [Spec("d-jyj", "示例市教育局", "docx"), Spec("d-zrzyj", "示例县自然资源局", "html")], [2023], seed=3
+    )
     wh = tmp_path / "wh.duckdb"
-    out = ingest_year(2023, sources=str(site.registry), warehouse=str(wh), runner="dask", parse_workers=1,
-                      min_interval=0.0, today=date(2024, 6, 1), data_docs=False)
+    out = ingest_year(
+        2023,
+        sources=str(site.registry),
+        warehouse=str(wh),
+        runner="dask",
+        parse_workers=1,
+        min_interval=0.0,
+        today=date(2024, 6, 1),
+        data_docs=False,
+    )
     assert out["counts"]["parsed"] == 2 and out["counts"]["failed"] == 0
     assert out["tasks"]["parse"]["tasks"] == 1
     assert out["tasks"]["parse_pids"] and os.getpid() not in out["tasks"]["parse_pids"]  # parsed in a Dask worker

@@ -7,7 +7,7 @@ from datetime import date
 import duckdb
 import pytest
 
-import sources.parse
+import sources.parsing.parse
 from flows import pipeline
 from flows.pipeline import ingest_isolating, ingest_year
 
@@ -28,8 +28,9 @@ def mixed(site_kit, tmp_path_factory):
         Spec("gone", "示例市审计局", "html"),
         Spec("gov", "示例县人民政府", "html"),
     ]
-    site = site_kit.serve(specs, [2023], statuses={"/down/2023/report.html": 503},
-                          absent=[("gone", 2023), ("gov", 2023)])
+    site = site_kit.serve(
+        specs, [2023], statuses={"/down/2023/report.html": 503}, absent=[("gone", 2023), ("gov", 2023)]
+    )
     return site, tmp_path_factory.mktemp("failures") / "xxgk.duckdb"
 
 
@@ -38,7 +39,7 @@ def run(mixed, prefect_harness):
     """One ingest_year on 1 March 2024 (after 31 January, before a government's 31 March)."""
     site, wh = mixed
     crash_text = (site.root / "crash" / "2023" / "report.txt").read_bytes()
-    real = sources.parse.parse_bytes
+    real = sources.parsing.parse.parse_bytes
 
     def parse_bytes(data: bytes, path: str, content_type: str | None = None):
         if data == crash_text:
@@ -46,9 +47,17 @@ def run(mixed, prefect_harness):
         return real(data, path, content_type)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sources.parse, "parse_bytes", parse_bytes)
-        out = ingest_year(2023, sources=str(site.registry), warehouse=str(wh), min_interval=0.0, parse_workers=1,
-                          today=date(2024, 3, 1), data_docs=False, fetch_options=FAST_FETCH)
+        mp.setattr(sources.parsing.parse, "parse_bytes", parse_bytes)
+        out = ingest_year(
+            2023,
+            sources=str(site.registry),
+            warehouse=str(wh),
+            min_interval=0.0,
+            parse_workers=1,
+            today=date(2024, 3, 1),
+            data_docs=False,
+            fetch_options=FAST_FETCH,
+        )
     return out, {a["agency_id"]: a for a in out["agencies"]}
 
 
@@ -86,16 +95,27 @@ def test_acquisitions_table_and_missing_view(run, mixed):
     try:
         sql = "select agency_id, status || ':' || coalesce(step, '') from qa.acquisitions"
         rows = dict(con.execute(sql).fetchall())
-        missing = con.execute("select agency_id, agency_name, oversight, oversight_name, year, deadline, days_overdue "
-                              "from qa.v_missing_reports").fetchall()
-        linked = con.execute("select a.agency_id, v.agency from qa.acquisitions a "
-                             "join stg.report_versions v using (version_id) order by 1").fetchall()
+        missing = con.execute(
+            "select agency_id, agency_name, oversight, oversight_name, year, deadline, days_overdue "
+            "from qa.v_missing_reports"
+        ).fetchall()
+        linked = con.execute(
+            "select a.agency_id, v.agency from qa.acquisitions a "
+            "join stg.report_versions v using (version_id) order by 1"
+        ).fetchall()
     finally:
         con.close()
-    assert rows == {"ok-html": "fetched:", "ok-docx": "fetched:", "down": "failed:fetch", "crash": "failed:parse",
-                    "gone": "missing:", "gov": "not_due:"}
-    assert [m[:6] for m in missing] == [("gone", "示例市审计局", "demo-gkb", "示例市政务公开办公室", 2023,
-                                         date(2024, 1, 31))]
+    assert rows == {
+        "ok-html": "fetched:",
+        "ok-docx": "fetched:",
+        "down": "failed:fetch",
+        "crash": "failed:parse",
+        "gone": "missing:",
+        "gov": "not_due:",
+    }
+    assert [m[:6] for m in missing] == [
+        ("gone", "示例市审计局", "demo-gkb", "示例市政务公开办公室", 2023, date(2024, 1, 31))
+    ]
     assert missing[0][6] > 0  # days overdue when checked
     assert linked == [("ok-docx", "示例市卫生健康委员会"), ("ok-html", "示例市教育局")]
 

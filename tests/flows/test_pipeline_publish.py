@@ -15,14 +15,16 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 def test_the_year_run_publishes_reports_and_missing_ones(site_kit, tmp_path, monkeypatch):
     Spec = site_kit.Spec
-    site = site_kit.serve([Spec("edu", "示例市教育局", "html"), Spec("gone", "示例市审计局", "html")], [2023],
-                          absent=[("gone", 2023)])
+    site = site_kit.serve(
+        [Spec("edu", "示例市教育局", "html"), Spec("gone", "示例市审计局", "html")], [2023], absent=[("gone", 2023)]
+    )
     target = tmp_path / "bi.db"
     monkeypatch.setenv("PIPELINES__XXGK_PUBLISH__DESTINATION_TYPE", "sqlalchemy")
     monkeypatch.setenv("DESTINATION__SQLALCHEMY__CREDENTIALS", f"sqlite:///{target}")
     wh = tmp_path / "xxgk.duckdb"
-    params = dict(sources=str(site.registry), warehouse=str(wh), min_interval=0.0, today=date(2024, 6, 1),
-                  data_docs=False)
+    params = dict(
+        sources=str(site.registry), warehouse=str(wh), min_interval=0.0, today=date(2024, 6, 1), data_docs=False
+    )
 
     first = ingest_year(2023, **params)
     assert first["counts"]["promoted"] == 1 and first["counts"]["missing"] == 1
@@ -32,7 +34,9 @@ def test_the_year_run_publishes_reports_and_missing_ones(site_kit, tmp_path, mon
     try:
         assert con.execute("SELECT agency, year FROM report_versions").fetchall() == [("示例市教育局", 2023)]
         assert dict(con.execute("SELECT agency_id, status FROM acquisitions").fetchall()) == {
-            "edu": "fetched", "gone": "missing"}
+            "edu": "fetched",
+            "gone": "missing",
+        }
         dest_cells = {(a, float(v)) for a, v in con.execute("SELECT address, value FROM cells WHERE value IS NOT NULL")}
     finally:
         con.close()

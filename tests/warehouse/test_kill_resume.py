@@ -194,4 +194,3 @@ def test_running_the_same_ingest_twice_changes_nothing(clean):
     after = snapshot(cfg.db_path)
     assert without(after, "qa.runs") == without(clean["snapshot"], "qa.runs")
     assert len(after["qa.runs"]) == 2
-

@@ -63,13 +63,16 @@ class Dest:
 
 
 def pub_cells(cfg: WarehouseConfig) -> set[tuple[str, str, float | None]]:
-    return {(v, a, None if x is None else float(x))
-            for v, a, x in warehouse_rows(cfg, "SELECT version_id, address, value FROM pub.cells")}
+    return {
+        (v, a, None if x is None else float(x))
+        for v, a, x in warehouse_rows(cfg, "SELECT version_id, address, value FROM pub.cells")
+    }
 
 
 def dest_cells(dest: Dest) -> set[tuple[str, str, float | None]]:
-    return {(v, a, None if x is None else float(x))
-            for v, a, x in dest.rows("SELECT version_id, address, value FROM cells")}
+    return {
+        (v, a, None if x is None else float(x)) for v, a, x in dest.rows("SELECT version_id, address, value FROM cells")
+    }
 
 
 def assert_mirrors_pub(cfg: WarehouseConfig, dest: Dest) -> None:
@@ -79,7 +82,8 @@ def assert_mirrors_pub(cfg: WarehouseConfig, dest: Dest) -> None:
     assert dest_cells(dest) == pub_cells(cfg)
     checks = warehouse_rows(cfg, "SELECT version_id, rule_id, instance, outcome, waived FROM pub.check_results")
     assert sorted(dest.rows("SELECT version_id, rule_id, instance, outcome, waived FROM check_results")) == sorted(
-        (v, r, i, o, int(w)) for v, r, i, o, w in checks)
+        (v, r, i, o, int(w)) for v, r, i, o, w in checks
+    )
     for table in SLOT_TABLES:
         assert dest.rows(f"SELECT count(*) FROM {table} WHERE {TOMBSTONE}") == [(0,)], table
     states = warehouse_rows(cfg, "SELECT version_id, state FROM qa.version_state")
@@ -113,8 +117,6 @@ def dest(tmp_path, monkeypatch) -> Dest:
     return d
 
 
-
-
 def test_without_a_destination_the_duckdb_file_is_the_warehouse(wh, monkeypatch):
     cfg, _ = wh
     monkeypatch.delenv(ENV_TYPE, raising=False)
@@ -133,10 +135,11 @@ def test_first_publish_copies_pub_and_a_second_sends_nothing(wh, dest):
     assert first.tables_replaced == ["rules", "template_cells", "version_state"]  # no acquisitions: no flow ran
     assert first.rows["report_versions"] == 2  # the tombstone of the slot and its live row
     assert_mirrors_pub(cfg, dest)
-    assert dest.rows("SELECT report_key FROM report_versions") == [("示例市教育局|2023", )]
+    assert dest.rows("SELECT report_key FROM report_versions") == [("示例市教育局|2023",)]
     assert {r for (r,) in dest.rows("SELECT version_id FROM cells")} == {vid(docs["A"])}
     assert sorted(dest.rows("SELECT version_id, state FROM version_state")) == sorted(
-        [(vid(docs["A"]), "promoted"), (vid(docs["B"]), "quarantined"), (vid(docs["E"]), "rejected")])
+        [(vid(docs["A"]), "promoted"), (vid(docs["B"]), "quarantined"), (vid(docs["E"]), "rejected")]
+    )
     quarantined = dest.rows(f"SELECT failing_rules FROM version_state WHERE version_id = '{vid(docs['B'])}'")
     assert "T4_BLOCK_TOTAL" in quarantined[0][0]
     assert dest.rows("SELECT count(*) FROM rules") == warehouse_rows(cfg, "SELECT count(*) FROM ref.rules")
@@ -145,7 +148,8 @@ def test_first_publish_copies_pub_and_a_second_sends_nothing(wh, dest):
     status = cli(cfg, "status", "--json")
     assert status.exit_code == 0
     assert [(p["destination"], p["reports"]) for p in json.loads(status.stdout)["publications"]] == [
-        (first.destination, 1)]
+        (first.destination, 1)
+    ]
     assert f"发布目标 {first.destination}：1 份报告" in cli(cfg, "status").output
 
     again = publish(cfg)
@@ -164,7 +168,8 @@ def test_a_revised_report_replaces_its_slot(wh, dest):
     assert (result.slots_sent, result.slots_deleted) == (1, 0)
     assert "version_state" in result.tables_replaced
     assert dest.rows("SELECT version_id FROM report_versions WHERE report_key = '示例市教育局|2023'") == [
-        (vid(revised),)]
+        (vid(revised),)
+    ]
     old = vid(docs["A"])
     for table in SLOT_TABLES:
         assert dest.rows(f"SELECT count(*) FROM {table} WHERE version_id = '{old}'") == [(0,)], table
@@ -242,16 +247,18 @@ def test_the_destination_is_read_from_dlt_config_files(wh, tmp_path):
     project = tmp_path / "project"
     (project / ".dlt").mkdir(parents=True)
     (project / ".dlt" / "config.toml").write_text(
-        '[pipelines.xxgk_publish]\ndestination_type = "sqlalchemy"\ndataset_name = "gov_reports"\n', encoding="utf-8")
+        '[pipelines.xxgk_publish]\ndestination_type = "sqlalchemy"\ndataset_name = "gov_reports"\n', encoding="utf-8"
+    )
     target = tmp_path / "bi.db"
     (project / ".dlt" / "secrets.toml").write_text(
-        f'[destination.sqlalchemy]\ncredentials = "sqlite:///{target}"\n', encoding="utf-8")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DLT_", "PIPELINES__", "DESTINATION__", "XXGK"))}
+        f'[destination.sqlalchemy]\ncredentials = "sqlite:///{target}"\n', encoding="utf-8"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DLT_", "PIPELINES__", "DESTINATION__", "XXGK"))}
     env["XXGK_PROJECT_DIR"] = str(project)
     command = [sys.executable, "-c", "from flows.cli import app; app()", "publish", "-w", str(cfg.db_path), "--json"]
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[2],
-                          timeout=300)
+    proc = subprocess.run(
+        command, capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[2], timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["dataset"] == "gov_reports" and out["slots_sent"] == 1
@@ -261,8 +268,9 @@ def test_the_destination_is_read_from_dlt_config_files(wh, tmp_path):
         cells = {(a, float(v)) for a, v in con.execute("SELECT address, value FROM cells WHERE value IS NOT NULL")}
     finally:
         con.close()
-    printed = {(a, float(v)) for a, v in warehouse_rows(
-        cfg, "SELECT address, value FROM pub.cells WHERE value IS NOT NULL")}
+    printed = {
+        (a, float(v)) for a, v in warehouse_rows(cfg, "SELECT address, value FROM pub.cells WHERE value IS NOT NULL")
+    }
     assert cells == printed and len(cells) > 150
 
 
@@ -299,8 +307,11 @@ publish(WarehouseConfig.resolve(warehouse))
 def test_a_publish_killed_mid_load_is_completed_by_the_next_one(wh, dest, tmp_path):
     cfg, _ = wh
     marker = tmp_path / "paused"
-    child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, str(cfg.db_path), str(marker)],
-                             cwd=Path(__file__).resolve().parents[2], env=dict(os.environ))
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_CHILD, str(cfg.db_path), str(marker)],
+        cwd=Path(__file__).resolve().parents[2],
+        env=dict(os.environ),
+    )
     try:
         for _ in range(1200):
             if marker.exists() or child.poll() is not None:
@@ -331,15 +342,19 @@ def test_another_duckdb_file_is_a_destination_too_and_the_warehouse_stays_put(wh
     revised = synthetic_report("示例市教育局", 2023, synthetic_cells("gov2021", seed=4), revision=1)
     assert [d.state for d in ingest_documents([revised], warehouse=cfg, data_docs=False).documents] == ["promoted"]
     assert warehouse_rows(cfg, f"SELECT count(*) FROM stg.report_versions WHERE version_id = '{vid(revised)}'") == [
-        (1,)]
+        (1,)
+    ]
     assert publish(cfg).slots_sent == 1
     con = duckdb.connect(str(copy), read_only=True)
     try:
         assert con.execute("SELECT version_id FROM xxgk.report_versions").fetchall() == [(vid(revised),)]
-        got = {(v, a, None if x is None else float(x))
-               for v, a, x in con.execute("SELECT version_id, address, value FROM xxgk.cells").fetchall()}
-        assert not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'stg'"
-                               ).fetchall()[0][0]
+        got = {
+            (v, a, None if x is None else float(x))
+            for v, a, x in con.execute("SELECT version_id, address, value FROM xxgk.cells").fetchall()
+        }
+        assert not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'stg'").fetchall()[
+            0
+        ][0]
     finally:
         con.close()
     assert got == pub_cells(cfg)

@@ -45,8 +45,11 @@ def free_port() -> int:
 
 def _authenticator(sink: Sink, user: str, password: str):
     def check(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-        ok = isinstance(auth_data, LoginPassword) and auth_data.login == user.encode() \
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == user.encode()
             and auth_data.password == password.encode()
+        )
         if ok:
             sink.logins.append(user)
         return AuthResult(success=ok, handled=False)
@@ -71,8 +74,9 @@ def smtp_server(
     if starttls:
         params |= {"tls_context": starttls, "require_starttls": True}
     port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port, ssl_context=implicit_tls,
-                            server_hostname="localhost", **params)
+    controller = Controller(
+        sink, hostname="127.0.0.1", port=port, ssl_context=implicit_tls, server_hostname="localhost", **params
+    )
     controller.start()
     try:
         yield sink, port
@@ -92,18 +96,24 @@ def tls_files(folder: Path) -> tuple[Path, Path]:
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_file, key_file = folder / "cert.pem", folder / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_file, key_file
 
 

@@ -26,9 +26,18 @@ world = report_world.world  # the shared warehouse (a session fixture)
 report = report_world.report
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--disable-dev-shm-usage"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--disable-dev-shm-usage",
+]
 
 
 def fontconfig(folder: Path) -> Path:
@@ -48,8 +57,14 @@ def fontconfig(folder: Path) -> Path:
 def screenshot(html: Path, out: Path, tmp: Path, size: tuple[int, int] = (1000, 2400)) -> None:
     """Render ``html`` with headless Chromium into the PNG ``out``."""
     env = os.environ | {"FONTCONFIG_FILE": str(fontconfig(tmp)), "HOME": str(tmp)}
-    cmd = [str(CHROMIUM), *FLAGS, f"--user-data-dir={tmp / 'profile'}", f"--window-size={size[0]},{size[1]}",
-           f"--screenshot={out}", html.resolve().as_uri()]
+    cmd = [
+        str(CHROMIUM),
+        *FLAGS,
+        f"--user-data-dir={tmp / 'profile'}",
+        f"--window-size={size[0]},{size[1]}",
+        f"--screenshot={out}",
+        html.resolve().as_uri(),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, timeout=120, check=False)
     assert out.is_file(), proc.stderr.decode(errors="replace")[-2000:]
 
@@ -80,9 +95,22 @@ def test_workbook_opens_in_libreoffice(report, tmp_path):
 
     written = write_folder(report, tmp_path / "out")
     env = os.environ | {"FONTCONFIG_FILE": str(fontconfig(tmp_path)), "HOME": str(tmp_path)}
-    proc = subprocess.run([str(SOFFICE), "--headless", "--norestore", "--convert-to", "pdf", "--outdir",
-                           str(tmp_path), str(written["xlsx"])], env=env, capture_output=True, timeout=180,
-                          check=False)
+    proc = subprocess.run(
+        [
+            str(SOFFICE),
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(written["xlsx"]),
+        ],
+        env=env,
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
     pdf_path = tmp_path / "report-huaian-2023.pdf"
     assert pdf_path.is_file(), proc.stderr.decode(errors="replace")[-2000:]
     pdf = pypdfium2.PdfDocument(str(pdf_path))

@@ -43,7 +43,11 @@ def test_hongze_t4_failure_has_the_printed_evidence(report, world):
     assert (check.lhs, check.rhs) == (0.0, 11.0)
     assert [(t.label, t.value) for t in check.lhs_terms] == [("总计", 0.0)]
     assert [(t.label, t.value) for t in check.rhs_terms] == [
-        ("结果维持", 10.0), ("结果纠正", 1.0), ("其他结果", 0.0), ("尚未审结", 0.0)]
+        ("结果维持", 10.0),
+        ("结果纠正", 1.0),
+        ("其他结果", 0.0),
+        ("尚未审结", 0.0),
+    ]
     assert check.side_text("lhs") == "总计 0"
     assert check.side_text("rhs") == "结果维持 10 + 结果纠正 1 + 其他结果 0 + 尚未审结 0（合计 11）"
     assert check.page == 3  # 表四 is on page 3 of the factory PDF
@@ -93,9 +97,13 @@ def test_changes_since_the_previous_report(report, world):
     ch = report.changes
     assert ch.baseline == world.first.generated_at.isoformat()
     assert {(name, c.rule_id, c.instance) for name, c in ch.new_failures} == {
-        (HEALTH, "T3_ROW_TOTAL", "carried_over"), (HEALTH, "T3_BALANCE", "total")}
+        (HEALTH, "T3_ROW_TOTAL", "carried_over"),
+        (HEALTH, "T3_BALANCE", "total"),
+    }
     assert {(f.agency, f.rule_id, f.instance) for f in ch.fixed_failures} == {
-        (FIN, "T3_BALANCE", "natural_person"), (FIN, "T3_BALANCE", "total")}
+        (FIN, "T3_BALANCE", "natural_person"),
+        (FIN, "T3_BALANCE", "total"),
+    }
     assert ch.newly_published == [FIN]
     assert ch.revised == [FIN]
     assert ch.newly_missing == []
@@ -122,8 +130,9 @@ def test_trend_sums_published_table3(report, world):
     by_year = {p.year: p for p in report.trend}
     assert sorted(by_year) == [2022, 2023]
     published_2023 = [world.docs["hz-edu-2023"], world.docs["qjp-fin-2023-run2"]]
-    published_2022 = [world.docs[k] for k in ("hz-gov-2022", "hz-edu-2022", "qjp-fin-2022", "qjp-health-2022",
-                                              "qjp-justice-2022")]
+    published_2022 = [
+        world.docs[k] for k in ("hz-gov-2022", "hz-edu-2022", "qjp-fin-2022", "qjp-health-2022", "qjp-justice-2022")
+    ]
     for year, docs in ((2023, published_2023), (2022, published_2022)):
         point = by_year[year]
         assert point.reports == len(docs)
@@ -189,16 +198,47 @@ def test_acquisitions_of_the_flows_add_notes_and_lateness(world, tmp_path):
     cfg = WarehouseConfig.resolve(tmp_path / "copy.duckdb")
     shutil.copy(world.cfg.db_path, cfg.db_path)
     checked = {"deadline": date(2024, 1, 31), "region": "320812", "oversight": "huaian"}
-    record(cfg, [
-        {"run_id": "r1", "agency_id": "qjp-justice", "year": YEAR, "agency_name": JUSTICE, "status": "missing",
-         "reason": "HTTP 404", "tried": [{"url": "http://sfj.example.gov.cn/2023.html", "status": "missing",
-                                          "http_status": 404, "reason": "HTTP 404"}],
-         "checked_at": datetime(2024, 2, 5, tzinfo=UTC), **checked},
-        {"run_id": "r1", "agency_id": "qjp-fin", "year": YEAR, "agency_name": FIN, "status": "missing",
-         "checked_at": datetime(2024, 2, 5, tzinfo=UTC), **checked},
-        {"run_id": "r2", "agency_id": "qjp-fin", "year": YEAR, "agency_name": FIN, "status": "fetched",
-         "checked_at": datetime(2024, 4, 10, tzinfo=UTC), **checked},
-    ])
+    record(
+        cfg,
+        [
+            {
+                "run_id": "r1",
+                "agency_id": "qjp-justice",
+                "year": YEAR,
+                "agency_name": JUSTICE,
+                "status": "missing",
+                "reason": "HTTP 404",
+                "tried": [
+                    {
+                        "url": "http://sfj.example.gov.cn/2023.html",
+                        "status": "missing",
+                        "http_status": 404,
+                        "reason": "HTTP 404",
+                    }
+                ],
+                "checked_at": datetime(2024, 2, 5, tzinfo=UTC),
+                **checked,
+            },
+            {
+                "run_id": "r1",
+                "agency_id": "qjp-fin",
+                "year": YEAR,
+                "agency_name": FIN,
+                "status": "missing",
+                "checked_at": datetime(2024, 2, 5, tzinfo=UTC),
+                **checked,
+            },
+            {
+                "run_id": "r2",
+                "agency_id": "qjp-fin",
+                "year": YEAR,
+                "agency_name": FIN,
+                "status": "fetched",
+                "checked_at": datetime(2024, 4, 10, tzinfo=UTC),
+                **checked,
+            },
+        ],
+    )
     office, expected = expected_from_registry(world.registry, "huaian")
     with reader(cfg) as con:
         rep = build_report(con, YEAR, office, expected)
@@ -218,11 +258,18 @@ def test_trend_counts_every_report_of_a_year_whichever_rows_it_printed():
     con = duckdb.connect()
     con.execute("CREATE SCHEMA pub")
     con.execute("CREATE TABLE pub.report_versions (version_id VARCHAR, agency_key VARCHAR, year INTEGER)")
-    con.execute("CREATE TABLE pub.cells (version_id VARCHAR, table_id VARCHAR, row_key VARCHAR, col_key VARCHAR, "
-                "value DOUBLE)")
+    con.execute(
+        "CREATE TABLE pub.cells (version_id VARCHAR, table_id VARCHAR, row_key VARCHAR, col_key VARCHAR, value DOUBLE)"
+    )
     con.execute("INSERT INTO pub.report_versions VALUES ('v1', 'a', 2021), ('v2', 'b', 2021)")
-    printed = [("v1", "new_received", 3), ("v1", "granted", 1), ("v1", "other_misc", 2),
-               ("v2", "new_received", 4), ("v2", "granted", 2), ("v2", "other_handling", 2)]
+    printed = [
+        ("v1", "new_received", 3),
+        ("v1", "granted", 1),
+        ("v1", "other_misc", 2),
+        ("v2", "new_received", 4),
+        ("v2", "granted", 2),
+        ("v2", "other_handling", 2),
+    ]
     con.executemany("INSERT INTO pub.cells VALUES (?, 't3', ?, 'total', ?)", printed)
     (point,) = trend(con, ["a", "b"], 2021)
     assert (point.year, point.reports, point.new_received) == (2021, 2, 7)
@@ -238,11 +285,19 @@ def test_trend_leaves_an_unread_total_out_and_says_so():
     con = duckdb.connect()
     con.execute("CREATE SCHEMA pub")
     con.execute("CREATE TABLE pub.report_versions (version_id VARCHAR, agency_key VARCHAR, year INTEGER)")
-    con.execute("CREATE TABLE pub.cells (version_id VARCHAR, table_id VARCHAR, row_key VARCHAR, col_key VARCHAR, "
-                "value DOUBLE)")
+    con.execute(
+        "CREATE TABLE pub.cells (version_id VARCHAR, table_id VARCHAR, row_key VARCHAR, col_key VARCHAR, value DOUBLE)"
+    )
     con.execute("INSERT INTO pub.report_versions VALUES ('v1', 'a', 2022), ('v2', 'b', 2022), ('v3', 'a', 2023)")
-    printed = [("v1", "new_received", 3), ("v1", "granted", None), ("v2", "new_received", None),
-               ("v2", "granted", 2), ("v2", "carried_over", None), ("v3", "new_received", 5), ("v3", "granted", 5)]
+    printed = [
+        ("v1", "new_received", 3),
+        ("v1", "granted", None),
+        ("v2", "new_received", None),
+        ("v2", "granted", 2),
+        ("v2", "carried_over", None),
+        ("v3", "new_received", 5),
+        ("v3", "granted", 5),
+    ]
     con.executemany("INSERT INTO pub.cells VALUES (?, 't3', ?, 'total', ?)", printed)
     p2022, p2023 = trend(con, ["a", "b"], 2023)
     assert (p2022.reports, p2022.new_received, p2022.outcomes["granted"], p2022.unread) == (2, 3, 2, 2)
@@ -250,11 +305,14 @@ def test_trend_leaves_an_unread_total_out_and_says_so():
     assert trend_chart([p2022, p2023])  # the label names the unread reports
 
 
-
 def test_outcome_groups_are_the_printed_result_groups_of_table_3():
     from flows.report.data import OUTCOME_GROUPS
 
     assert OUTCOME_GROUPS == {
-        "granted": "予以公开", "partially_granted": "部分公开", "denied": "不予公开",
-        "unable_to_provide": "无法提供", "not_processed": "不予处理", "other_handling": "其他处理",
+        "granted": "予以公开",
+        "partially_granted": "部分公开",
+        "denied": "不予公开",
+        "unable_to_provide": "无法提供",
+        "not_processed": "不予处理",
+        "other_handling": "其他处理",
     }

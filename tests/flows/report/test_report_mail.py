@@ -34,8 +34,14 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 
 
 def settings_for(port: int, outbox: Path, **kw: object) -> SmtpSettings:
-    base = {"host": "127.0.0.1", "port": port, "security": "none", "sender": SENDER, "timeout": 10.0,
-            "outbox_dir": outbox}
+    base = {
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "sender": SENDER,
+        "timeout": 10.0,
+        "outbox_dir": outbox,
+    }
     return SmtpSettings(**(base | kw))
 
 
@@ -87,8 +93,9 @@ def test_received_message_has_subject_recipients_html_images_and_workbook(report
 
 def test_login_over_starttls(report, tmp_path):
     cert, key = tls_files(tmp_path)
-    settings = settings_for(0, tmp_path / "outbox", security="starttls", username="etl", password=PASSWORD,
-                            ca_file=cert)
+    settings = settings_for(
+        0, tmp_path / "outbox", security="starttls", username="etl", password=PASSWORD, ca_file=cert
+    )
     with smtp_server(login=("etl", PASSWORD), starttls=server_context(cert, key)) as (sink, port):
         delivery = email_report(report, dataclasses.replace(settings, port=port))
     assert delivery.status == "sent", delivery.error
@@ -195,8 +202,9 @@ def test_cli_without_smtp_writes_the_outbox_and_resend_sends_it(world, tmp_path,
         monkeypatch.delenv(f"SMTP__{key}", raising=False)
     env = {"SMTP__OUTBOX_DIR": str(tmp_path / "outbox")}
     base = ["--warehouse", str(world.cfg.db_path), "--registry", str(world.registry_path)]
-    result = _cli(["report", "--year", "2023", "--email", "--oversight", "suqian", "--to", "me@test.example.org",
-                   *base], env)
+    result = _cli(
+        ["report", "--year", "2023", "--email", "--oversight", "suqian", "--to", "me@test.example.org", *base], env
+    )
     assert result.exit_code == 0, result.output
     assert "SMTP 未配置" in result.output and "已存入发件箱" in result.output
     (eml,) = pending(tmp_path / "outbox")
@@ -205,8 +213,10 @@ def test_cli_without_smtp_writes_the_outbox_and_resend_sends_it(world, tmp_path,
     assert [a.addr_spec for a in queued["To"].addresses] == ["me@test.example.org"]
 
     with smtp_server() as (sink, port):
-        resent = _cli(["report", "--resend", *base], env | {"SMTP__HOST": "127.0.0.1", "SMTP__PORT": str(port),
-                                                            "SMTP__SECURITY": "none"})
+        resent = _cli(
+            ["report", "--resend", *base],
+            env | {"SMTP__HOST": "127.0.0.1", "SMTP__PORT": str(port), "SMTP__SECURITY": "none"},
+        )
     assert resent.exit_code == 0, resent.output
     assert "已发送" in resent.output and sink.envelopes[0].rcpt_tos == ["me@test.example.org"]
     assert pending(tmp_path / "outbox") == []
@@ -214,8 +224,10 @@ def test_cli_without_smtp_writes_the_outbox_and_resend_sends_it(world, tmp_path,
 
 def test_cli_refuses_a_bad_address(world, tmp_path, monkeypatch):
     monkeypatch.setenv("XXGK_PROJECT_DIR", str(tmp_path))
-    result = _cli(["report", "--year", "2023", "--email", "--to", "not-an-address", "--warehouse",
-                   str(world.cfg.db_path)], {"SMTP__OUTBOX_DIR": str(tmp_path / "outbox")})
+    result = _cli(
+        ["report", "--year", "2023", "--email", "--to", "not-an-address", "--warehouse", str(world.cfg.db_path)],
+        {"SMTP__OUTBOX_DIR": str(tmp_path / "outbox")},
+    )
     assert result.exit_code == 2 and "not a usable e-mail address" in result.output
 
 
@@ -223,15 +235,21 @@ def test_settings_from_config_secrets_and_environment(tmp_path):
     (tmp_path / ".dlt").mkdir()
     (tmp_path / ".dlt" / "config.toml").write_text(
         '[smtp]\nhost = "smtp.example.gov.cn"\nsecurity = "ssl"\nsender = "xxgk@example.gov.cn"\n'
-        'username = "xxgk"\noutbox_dir = "mail/outbox"\n', encoding="utf-8")
+        'username = "xxgk"\noutbox_dir = "mail/outbox"\n',
+        encoding="utf-8",
+    )
     (tmp_path / ".dlt" / "secrets.toml").write_text('[smtp]\npassword = "from-secrets"\n', encoding="utf-8")
     s = load_settings(environ={}, root=tmp_path)
-    assert (s.host, s.port, s.security, s.sender, s.username) == ("smtp.example.gov.cn", 465, "ssl",
-                                                                  "xxgk@example.gov.cn", "xxgk")
+    assert (s.host, s.port, s.security, s.sender, s.username) == (
+        "smtp.example.gov.cn",
+        465,
+        "ssl",
+        "xxgk@example.gov.cn",
+        "xxgk",
+    )
     assert s.password == "from-secrets" and "from-secrets" not in repr(s)
     assert s.outbox_dir == tmp_path / "mail" / "outbox"
-    env = {"SMTP__HOST": "127.0.0.1", "SMTP__PORT": "2525", "SMTP__SECURITY": "starttls",
-           "SMTP__PASSWORD": "from-env"}
+    env = {"SMTP__HOST": "127.0.0.1", "SMTP__PORT": "2525", "SMTP__SECURITY": "starttls", "SMTP__PASSWORD": "from-env"}
     s = load_settings(environ=env, root=tmp_path)
     assert (s.host, s.port, s.security, s.password) == ("127.0.0.1", 2525, "starttls", "from-env")
     with pytest.raises(SettingsError):

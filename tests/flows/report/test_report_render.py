@@ -35,7 +35,7 @@ def test_html_has_the_statutory_labels_and_the_hongze_failure(report):
         assert label in html
     assert re.search(r"<img src=\"cid:a@x\"", html)
     assert "跨年度衔接" in html and "正文与表格" in html and "发布期限" in html
-    assert f"<b style=\"color:#2e7d32\">已修正</b> {FIN}" in html
+    assert f'<b style="color:#2e7d32">已修正</b> {FIN}' in html
     assert JUSTICE in html and "逾期 20 天" in html
 
 
@@ -49,8 +49,12 @@ def test_plain_text_alternative(report):
 
 def test_html_escapes_names_and_refuses_script_links(report):
     evil = AgencyStatus(
-        ExpectedAgency("x", "<script>alert(1)</script>局", "x"), "quarantined", link="javascript:alert(1)",
-        failures=agency(report, HONGZE).failures, published_on=date(2024, 1, 5))
+        ExpectedAgency("x", "<script>alert(1)</script>局", "x"),
+        "quarantined",
+        link="javascript:alert(1)",
+        failures=agency(report, HONGZE).failures,
+        published_on=date(2024, 1, 5),
+    )
     html = render_html(dataclasses.replace(report, agencies=[evil]))
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert "javascript:" not in html
@@ -89,8 +93,11 @@ def test_workbook_sheets_and_cells(report, world):
     assert (row["表"], row["行"], row["列"]) == ("表四", "行政复议", "总计")
     assert (row["左边数值"], row["右边数值"], row["页码"]) == (0, 11, 3)
     assert row["原文"] == str(world.paths["hz-gov-2023"])
-    assert wb["未通过的校验"].cell(row=checks.index(tuple(row.values())) + 1, column=18).hyperlink.target.endswith(
-        "#page=3")
+    assert (
+        wb["未通过的校验"]
+        .cell(row=checks.index(tuple(row.values())) + 1, column=18)
+        .hyperlink.target.endswith("#page=3")
+    )
 
     missing = _sheet_rows(wb["缺失与逾期"])
     assert [r[0] for r in missing[1:]] == [JUSTICE, EDU]
@@ -101,9 +108,11 @@ def test_workbook_sheets_and_cells(report, world):
     rows = _sheet_rows(tables)
     assert rows[0][0].startswith(EDU)
     t4_values = next(r for r in rows if r[0] == "件数")
-    assert list(t4_values[1:16]) == [cells[f"t4.{b}.{m}"] for b in ("review", "litigation_direct",
-                                                                     "litigation_after_review")
-                                     for m in ("upheld", "corrected", "other", "pending", "total")]
+    assert list(t4_values[1:16]) == [
+        cells[f"t4.{b}.{m}"]
+        for b in ("review", "litigation_direct", "litigation_after_review")
+        for m in ("upheld", "corrected", "other", "pending", "total")
+    ]
     new_row = next(r for r in rows if r[0] == "一、本年新收政府信息公开申请数量")
     assert new_row[1] == cells["t3.new_received.natural_person"] and new_row[7] == cells["t3.new_received.total"]
     assert "A1:A1" not in {str(r) for r in tables.merged_cells.ranges}
@@ -111,8 +120,9 @@ def test_workbook_sheets_and_cells(report, world):
 
 
 def test_workbook_keeps_formula_like_text_as_text(report):
-    evil = AgencyStatus(ExpectedAgency("x", '=HYPERLINK("http://evil","x")\x07局', "x"), "missing",
-                        deadline=date(2024, 1, 31))
+    evil = AgencyStatus(
+        ExpectedAgency("x", '=HYPERLINK("http://evil","x")\x07局', "x"), "missing", deadline=date(2024, 1, 31)
+    )
     wb = load_workbook(io.BytesIO(workbook_bytes(dataclasses.replace(report, agencies=[evil], tables=[]))))
     cell = wb["缺失与逾期"]["A2"]
     assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://evil","x")局'
@@ -122,8 +132,20 @@ def test_cli_writes_html_and_xlsx_to_a_folder(world, tmp_path, monkeypatch):
     from flows.cli import app
 
     monkeypatch.setenv("SMTP__OUTBOX_DIR", str(tmp_path / "outbox"))
-    result = CliRunner().invoke(app, ["report", "--year", str(YEAR), "--out", str(tmp_path / "out"),
-                                      "--registry", str(world.registry_path), "--warehouse", str(world.cfg.db_path)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "--year",
+            str(YEAR),
+            "--out",
+            str(tmp_path / "out"),
+            "--registry",
+            str(world.registry_path),
+            "--warehouse",
+            str(world.cfg.db_path),
+        ],
+    )
     assert result.exit_code == 0, result.output
     html = (tmp_path / "out" / "report-huaian-2023.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in html and HONGZE in html

@@ -1,0 +1,78 @@
+"""The format-neutral document every reader produces, and the parse result every reader ends in.
+
+Readers (``sources.parsing.readers.*``) turn bytes into a :class:`Document`: the reading-order text of the
+whole report plus its table rows, each row being the *physical* cells as printed (a cell covered
+by a rowspan/colspan is not repeated).  ``sources.parsing.assemble`` then maps a Document onto the cells of
+a statutory template.  Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class UnreadableDocument(Exception):
+    """Raised by a reader when the bytes cannot be read at all (truncated, encrypted, not a document).
+
+    ``code`` is a stable machine code (``empty_file``, ``encrypted``, ``truncated``, ``not_a_document``,
+    ``unsupported_format``); the message is one line a person can act on.
+    """
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Row:
+    """One printed table row: its physical cells left to right, with where it was found.
+
+    ``cells`` holds the text of each cell as printed (whitespace inside kept; the assembler
+    normalises).  ``page`` is 1-based (PDF/DOCX page when known), ``line`` is the 1-based line of a
+    text document or the 1-based row index inside its table, ``table`` the 0-based index of the
+    table in the document.
+    """
+
+    cells: tuple[str, ...]
+    page: int | None = None
+    line: int | None = None
+    table: int | None = None
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Something a reader or the assembler noticed about a document, with a stable ``code``."""
+
+    code: str
+    severity: str  # error | warning | info
+    message: str
+    address: str | None = None
+    page: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "severity": self.severity, "message": self.message}
+        if self.address:
+            out["address"] = self.address
+        if self.page is not None:
+            out["page"] = self.page
+        return out
+
+
+@dataclass
+class Document:
+    """A report as read from one file: reading-order text and table rows.
+
+    ``text`` is the whole document as plain text in reading order (headings, narrative and table
+    text), used for section detection, agency/year/date and narrative checks.  ``rows`` are the
+    table rows of every table, in reading order; rows of consecutive tables (a table continued on
+    the next page) simply follow each other.
+    """
+
+    format: str  # text | html | pdf | docx
+    text: str
+    rows: list[Row] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    pages: int | None = None
+    title: str | None = None  # <title> or first heading, when the format has one

@@ -1,0 +1,130 @@
+"""Readers: bytes of a report → :class:`~sources.parsing.document.Document`, the format told by the bytes.
+
+:func:`sniff_format` looks at the bytes only (never the file name); :func:`read_document` dispatches
+to the reader of that format.  Readers are imported lazily, so reading HTML never imports pdfium.
+What more than one reader needs (:data:`OLE_MAGIC`, :func:`is_layout_row`) is declared here once.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from sources.parsing.document import Document, UnreadableDocument
+
+__all__ = ["sniff_format", "read_document"]
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE compound file (old .doc, encrypted .docx)
+_HTML_MARK = re.compile(
+    r"<\s*(?:!doctype\s+html|html|head|body|table|meta|title|tr|td|div|p|br|span|font|style|script)[\s>/]",
+    re.I,
+)
+_TEXT_EXTRA = frozenset("\n\r\t\f\u3000\xa0\ufeff")
+
+
+def _head_text(data: bytes, size: int = 8192) -> str:
+    """The first bytes as text, good enough to find ASCII markup in any ASCII-compatible encoding."""
+    head = data[:size]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head.decode("utf-16", errors="ignore")
+    return head.decode("latin-1")
+
+
+def _decodes_as_text(data: bytes) -> bool:
+    sample = data[:65536]
+    text = None
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = sample.decode("utf-16", errors="replace")
+    else:
+        for enc in ("utf-8", "gb18030"):
+            try:
+                text = sample.decode(enc)
+                break
+            except UnicodeDecodeError as exc:
+                if len(data) > len(sample) and exc.start >= len(sample) - 4:
+                    # The sample ends inside a multi-byte character: decode up to there.
+                    try:
+                        text = sample[: exc.start].decode(enc)
+                        break
+                    except UnicodeDecodeError:
+                        continue
+    if not text:
+        return False
+    printable = sum(1 for ch in text if ch.isprintable() or ch in _TEXT_EXTRA)
+    return printable >= 0.95 * len(text)
+
+
+def _is_docx_zip(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = zf.namelist()
+    except Exception:
+        # A cut or corrupt zip: the local file headers still name the parts.
+        return b"word/document.xml" in data[: 1 << 20] or b"word/_rels" in data[: 1 << 20]
+    return "word/document.xml" in names or any(n.startswith("word/") and n.endswith(".xml") for n in names)
+
+
+def sniff_format(data: bytes) -> str:
+    """``pdf`` | ``docx`` | ``doc_cfb`` | ``html`` | ``text`` | ``unknown``, from the bytes alone."""
+    if not data:
+        return "unknown"
+    if b"%PDF-" in data[:1024]:
+        return "pdf"
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
+        return "docx" if _is_docx_zip(data) else "unknown"
+    if data[:8] == OLE_MAGIC:
+        return "doc_cfb"
+    if _HTML_MARK.search(_head_text(data)):
+        return "html"
+    if _decodes_as_text(data):
+        return "text"
+    return "unknown"
+
+
+# Page layout, not a table cell (HTML and DOCX layout tables): a cell over _LAYOUT_CHARS characters on
+# at least _LAYOUT_LINES lines (or over _LAYOUT_HUGE characters), in a row whose other cells hold no figure.
+_LAYOUT_CHARS = 200
+_LAYOUT_LINES = 3
+_LAYOUT_HUGE = 1000
+_FIGURE = re.compile(r"^[-+]?\d[\d,，.]*\s*(?:%|元|万元|件|条|个|次)?$")
+
+
+def is_layout_row(texts: list[str]) -> bool:
+    """A row of a layout table: a page of text in a cell, and no figure anywhere in the row."""
+    long_cell = any(
+        len(t) > _LAYOUT_HUGE or (len(t) > _LAYOUT_CHARS and t.count("\n") + 1 >= _LAYOUT_LINES) for t in texts
+    )
+    return long_cell and not any(_FIGURE.match(t) for t in texts)
+
+
+def read_document(data: bytes, content_type: str | None = None) -> Document:
+    """Bytes → Document, the reader chosen by :func:`sniff_format` (``content_type`` gives an HTML charset)."""
+    if not data:
+        raise UnreadableDocument("empty_file", "the file is empty (0 bytes): re-download it")
+    if data[:64].lstrip()[:5] == b"{\\rtf":
+        raise UnreadableDocument("unsupported_format", "this is an RTF file: save it as .docx or PDF and read that")
+    fmt = sniff_format(data)
+    if fmt == "text" and content_type and "html" in content_type.lower():
+        fmt = "html"
+    if fmt == "pdf":
+        from sources.parsing.readers.pdf import read_pdf
+
+        return read_pdf(data)
+    if fmt in ("docx", "doc_cfb"):
+        from sources.parsing.readers.docx import read_docx
+
+        return read_docx(data)
+    if fmt == "html":
+        from sources.parsing.readers.html import read_html
+
+        return read_html(data, content_type)
+    if fmt == "text":
+        from sources.parsing.readers.text import read_text
+
+        return read_text(data)
+    if data[:4] == b"PK\x03\x04":
+        raise UnreadableDocument(
+            "not_a_document", "a zip file that is not a Word .docx (maybe .xlsx, .odt or an archive)"
+        )
+    raise UnreadableDocument("not_a_document", "the bytes are not a PDF, Word, HTML or text document")

@@ -1,0 +1,584 @@
+"""HTML reports → :class:`~sources.parsing.document.Document`.
+
+Decoding follows the browser order: byte-order mark, the HTTP ``Content-Type`` charset, ``<meta
+charset>`` / ``<meta http-equiv=Content-Type>`` (or an XML declaration), else detection (UTF-8, then
+GB18030 / Big5 chosen by how common the decoded characters are, then charset-normalizer).  GBK and
+GB2312 labels decode as GB18030 (their superset); Big5 as Big5-HKSCS / CP950.  A declaration the
+bytes contradict, an unknown label or undeclared non-UTF-8 bytes give an ``encoding_guessed`` issue.
+
+The tree is built with ``lxml.html`` directly and walked once, producing both the reading-order
+text and the table rows (about 7 ms in all for the 120 KB pingtan-2023 page; building a
+BeautifulSoup tree of it alone takes about 26 ms, see docs/STACK-NOTES for the general numbers):
+
+* text: script/style/head/nav and site boilerplate (header, footer, menus, breadcrumbs, search
+  boxes, recognised by tag, ARIA role or class/id) are dropped; block elements end lines; a table
+  row becomes one line with its cells joined by tabs.
+* rows: each ``<tr>`` of each table gives a :class:`~sources.parsing.document.Row` of its physical cells
+  (every ``<td>``/``<th>`` once: no repetition for rowspan/colspan), ``table`` numbering tables in
+  document order (outer before inner), ``line`` the 1-based row index inside its table.  A nested
+  table is never part of its outer cell's text: its rows follow the outer row as their own rows.
+  An outer row is dropped when, without the nested tables, it is empty or it is page layout (a
+  cell of long multi-line text and no figure in the row), so a layout table never yields a giant
+  cell holding the whole report.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+
+import lxml.html
+from lxml import etree
+
+from sources.parsing.document import Document, Issue, Row, UnreadableDocument
+from sources.parsing.labels import clean_lines
+from sources.parsing.readers import is_layout_row
+
+# --------------------------------------------------------------------------------------- encoding
+
+_GB_LABELS = {
+    "gb2312",
+    "gbk",
+    "gb18030",
+    "cp936",
+    "ms936",
+    "windows-936",
+    "euc-cn",
+    "euccn",
+    "x-euc-cn",
+    "x-gbk",
+    "gb_2312-80",
+    "gb_2312",
+    "iso-ir-58",
+    "chinese",
+    "csgb2312",
+    "csiso58gb231280",
+    "gb-2312",
+}
+_BIG5_LABELS = {
+    "big5",
+    "big-5",
+    "big5-hkscs",
+    "big5hkscs",
+    "cp950",
+    "ms950",
+    "windows-950",
+    "x-x-big5",
+    "csbig5",
+    "cn-big5",
+    "x-big5",
+    "big5_hkscs",
+}
+_UTF8_LABELS = {"utf-8", "utf8", "unicode-1-1-utf-8", "x-unicode20utf8", "unicode20utf8"}
+# Single-byte labels that Chinese sites often declare by mistake (templates copied from elsewhere).
+_SINGLE_BYTE = {"latin_1", "iso8859-1", "cp1252", "ascii", "iso8859-15", "cp1250", "cp1251"}
+
+_CHARSET_PARAM = re.compile(rb"""charset\s*=\s*["']?\s*([-\w.:]+)""", re.I)
+_META_CHARSET = re.compile(rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([-\w.:]+)""", re.I)
+_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']([-\w.:]+)["']""", re.I)
+_XML_DECL_STR = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+
+# Very frequent characters of Chinese government prose, in simplified and traditional forms: text
+# decoded with the wrong double-byte codec turns into rare characters, kana and box drawing instead.
+_COMMON = frozenset(
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种"
+    "面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去"
+    "把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反明看原又么利比或但质"
+    "第向道命此变条只没结解问意建月公无系很情者最立代想已通并提直题党程展五果料象员位入常文总次品式活设及管"
+    "特件长求基资边流路级少图统接知较将组见计别期根论运指几九区强放决被做必先回则任取据处给门即保治北造百规"
+    "领七海口东导压志世金增争济术交受联认六共权收证改清美再采转更单切打教速带安场身例真务具万每目至达走积示"
+    "议报完类八名确才科张信节话整空元况今集传许步群广记需段研界律究观越装算低持音众书布复容须际商非验连断深"
+    "难近千周委素技备半办青省列习响约支般史感便团往历市何除消构府称准精值号率族维划选标写存候亲效院查型按格"
+    "养易置派层片始专状育识适属包住调满县局照参细引听该价严申请答诉讼罚许审批依予诺告年度报告信息公开政府"
+    "這個為們來時會發動對說產種後學經進著電裡現實數業與關間義樣處區將見計別論運幾強決則據給門規領導壓術聯認"
+    "權證條單張應員問題黨報類離華確許書復際驗難連斷級圖統較過長頭資邊從當體機點還氣質變結無係軍變參價嚴辦務"
+    "紀錄請訴訟議縣區處罰許審批覆訊開"
+)
+
+
+def _canonical_encoding(label: str | bytes | None) -> str | None:
+    """A charset label → the Python codec to decode with (GBK family → gb18030, Big5 family → big5)."""
+    if label is None:
+        return None
+    if isinstance(label, bytes):
+        label = label.decode("ascii", "ignore")
+    name = label.strip().strip("\"'").lower()
+    if not name:
+        return None
+    if name in _GB_LABELS:
+        return "gb18030"
+    if name in _BIG5_LABELS:
+        return "big5"
+    if name in _UTF8_LABELS:
+        return "utf-8"
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        return None
+    if codec in ("gbk", "gb2312", "gb18030"):
+        return "gb18030"
+    if codec in ("big5", "big5hkscs", "cp950"):
+        return "big5"
+    if codec == "latin-1" or codec == "iso8859-1":
+        return "cp1252"  # WHATWG: the latin-1 label means windows-1252
+    return codec
+
+
+def _decode_strict(data: bytes, encoding: str) -> str | None:
+    """Decode or return None; Big5 tries the HKSCS and Microsoft variants; a cut last char is tolerated."""
+    codecs_to_try = ("big5hkscs", "cp950") if encoding == "big5" else (encoding,)
+    for codec in codecs_to_try:
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError as exc:
+            # A file cut inside its last multi-byte character is still that encoding.
+            if exc.start >= len(data) - 3 and exc.end == len(data):
+                try:
+                    return data[: exc.start].decode(codec) + "\ufffd"
+                except UnicodeDecodeError:
+                    pass
+        except LookupError:
+            return None
+    return None
+
+
+def _common_score(text: str) -> float:
+    """Share of non-ASCII characters that are frequent Chinese characters (0..1)."""
+    total = hits = 0
+    for ch in text:
+        if ch > "\x7f":
+            total += 1
+            if ch in _COMMON:
+                hits += 1
+            if total >= 20000:
+                break
+    return hits / total if total else 0.0
+
+
+def _nearly(data: bytes, encoding: str) -> str | None:
+    """Decoded with replacement when only a few bytes are bad (a damaged character or two), else None."""
+    codec = "big5hkscs" if encoding == "big5" else encoding
+    try:
+        text = data.decode(codec, errors="replace")
+    except LookupError:
+        return None
+    bad = text.count("\ufffd")
+    return text if bad <= max(3, len(text) // 1000) else None
+
+
+def _detect(data: bytes) -> tuple[str, str, bool]:
+    """Undeclared bytes → (text, codec, confident)."""
+    if data.isascii():
+        return data.decode("ascii"), "ascii", True
+    text = _decode_strict(data, "utf-8")
+    if text is not None:
+        return text, "utf-8", True
+    text = _nearly(data, "utf-8")  # UTF-8 is structured: other encodings give many bad sequences
+    if text is not None:
+        return text, "utf-8", False
+    candidates = []
+    for enc in ("gb18030", "big5"):
+        decoded = _decode_strict(data, enc)
+        if decoded is not None:
+            candidates.append((_common_score(decoded), enc, decoded))
+    if candidates:
+        candidates.sort(key=lambda c: c[0], reverse=True)  # stable: gb18030 wins ties
+        score, enc, decoded = candidates[0]
+        return decoded, enc, score >= 0.3
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+    except Exception:  # pragma: no cover - detector failure is not fatal
+        best = None
+    if best is not None and best.encoding:
+        enc = _canonical_encoding(best.encoding) or best.encoding
+        return data.decode(enc if enc != "big5" else "big5hkscs", errors="replace"), enc, False
+    return data.decode("gb18030", errors="replace"), "gb18030", False
+
+
+def _declared_meta(data: bytes) -> str | None:
+    head = data[:16384]
+    m = _XML_DECL.match(head)
+    if m:
+        return m.group(1).decode("ascii", "ignore")
+    m = _META_CHARSET.search(head)
+    return m.group(1).decode("ascii", "ignore") if m else None
+
+
+def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str, list[Issue]]:
+    """HTML bytes → (text, codec used, issues)."""
+    issues: list[Issue] = []
+    for bom, enc in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        if data.startswith(bom):
+            body = data[len(bom) :]
+            text = _decode_strict(body, enc)
+            if text is None:
+                text = body.decode(enc, errors="replace")
+                issues.append(
+                    Issue(
+                        "encoding_guessed",
+                        "warning",
+                        f"bytes are not valid {enc} despite the byte-order mark; undecodable bytes were replaced",
+                    )
+                )
+            return text, enc, issues
+
+    declared: list[tuple[str, str]] = []  # (where, label)
+    if content_type:
+        m = _CHARSET_PARAM.search(content_type.encode("latin-1", "ignore"))
+        if m:
+            declared.append(("HTTP header", m.group(1).decode("ascii", "ignore")))
+    meta = _declared_meta(data)
+    if meta:
+        declared.append(("document", meta))
+
+    notes: list[str] = []  # why a declaration was not used
+    tried: list[str] = []
+    for where, label in declared:
+        enc = _canonical_encoding(label)
+        if enc is None:
+            notes.append(f"unknown charset {label!r} declared in the {where}")
+            continue
+        if where == "document" and (enc.startswith("utf-16") or enc.startswith("utf-32")):
+            enc = "utf-8"  # a meta can't declare UTF-16 (WHATWG): the bytes are ASCII-compatible
+        if enc in tried:
+            continue
+        tried.append(enc)
+        if enc in _SINGLE_BYTE and not data.isascii():
+            # Chinese pages declaring latin-1/windows-1252 are nearly always wrong: check the bytes.
+            text, found, confident = _detect(data)
+            if found in ("utf-8", "gb18030", "big5") and confident:
+                notes.append(f"the {where} declares {label!r} but the bytes read as {found}")
+                issues.append(Issue("encoding_guessed", "warning", "; ".join(notes) + f"; decoded as {found}"))
+                return text, found, issues
+        text = _decode_strict(data, enc)
+        if text is not None:
+            if notes:
+                issues.append(
+                    Issue(
+                        "encoding_guessed",
+                        "warning",
+                        "; ".join(notes) + f"; decoded as {enc} (declared in the {where})",
+                    )
+                )
+            return text, enc, issues
+        notes.append(f"the {where} declares {label!r} but the bytes are not valid {enc}")
+
+    text, enc, confident = _detect(data)
+    if not confident and tried:
+        # Neither the declaration nor detection fits every byte: the declaration with a few bytes
+        # replaced beats a guess.
+        nearly = _nearly(data, tried[0])
+        if nearly is not None:
+            text, enc = nearly, tried[0]
+    if notes:
+        issues.append(Issue("encoding_guessed", "warning", "; ".join(notes) + f"; detected and decoded as {enc}"))
+    elif not confident or enc not in ("ascii", "utf-8"):
+        issues.append(
+            Issue(
+                "encoding_guessed",
+                "info" if confident else "warning",
+                f"no charset declared; detected and decoded as {enc}",
+            )
+        )
+    if "\ufffd" in text and "\ufffd" not in data.decode("utf-8", "ignore"):
+        issues.append(Issue("encoding_guessed", "warning", "some bytes could not be decoded and were replaced"))
+    return text, enc, issues
+
+
+# ------------------------------------------------------------------------------------------ walk
+
+_DROP_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "head",
+        "title",
+        "iframe",
+        "frame",
+        "frameset",
+        "object",
+        "embed",
+        "applet",
+        "svg",
+        "math",
+        "canvas",
+        "select",
+        "option",
+        "optgroup",
+        "button",
+        "input",
+        "textarea",
+        "map",
+        "audio",
+        "video",
+        "source",
+        "track",
+        "nav",
+        "link",
+        "meta",
+        "base",
+        "datalist",
+    }
+)
+_BLOCK_TAGS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "center",
+        "dd",
+        "details",
+        "dialog",
+        "dir",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hgroup",
+        "hr",
+        "html",
+        "li",
+        "main",
+        "menu",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "ul",
+        "caption",
+        "legend",
+        "listing",
+        "xmp",
+        "plaintext",
+        "marquee",
+        "noframes",
+    }
+)
+_CELL_TAGS = ("td", "th")
+_PRE_TAGS = frozenset({"pre", "listing", "plaintext", "xmp"})
+_SECTION_TAGS = ("thead", "tbody", "tfoot")
+_BOILER_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "menu", "menubar"})
+# Site chrome by class/id token: "header", "site-footer", "menu_base", "copyright_info"; an article's
+# own parts ("article-header", "detail_footer") are not matched (they hold the title and the date).
+_BOILER_TOKEN = re.compile(
+    r"^(?:(?:site|page|top|global|common|web|g|m|main)[-_])?"
+    r"(?:header|footer|foot|nav|navbar|navigation|menu|submenu|breadcrumbs?|crumbs?|sidebar|share|"
+    r"copyright|search|searchbar|topbar|toolbar)(?:[-_][a-z0-9]+)?$"
+)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_STATUTORY_HINT = ("第二十条", "行政复议", "自然人", "申请人", "本年新收", "办理结果")
+_WS = re.compile(r"[ \t\n\r\f\v]+")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_INVISIBLE.update({0xA0: " ", 0x2002: " ", 0x2003: " ", 0x2009: " ", 0x202F: " "})
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def _ws(text: str) -> str:
+    return _WS.sub(" ", text.translate(_INVISIBLE))
+
+
+def _ws_pre(text: str) -> str:
+    return text.translate(_INVISIBLE).replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+
+
+def _is_hidden(el) -> bool:
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+        return True
+    style = el.get("style")
+    return bool(style and _HIDDEN_STYLE.search(style))
+
+
+@dataclass
+class _Walker:
+    body_len: int
+    rows: list[Row] = field(default_factory=list)
+    tables: int = 0
+    pre: int = 0  # inside <pre>: source line breaks are kept
+
+    # -- boilerplate ---------------------------------------------------------------------------
+    def _is_boilerplate(self, el, tag: str) -> bool:
+        candidate = False
+        if tag in ("header", "footer", "aside"):
+            candidate = not any(a.tag in ("article", "main") for a in el.iterancestors())
+        if not candidate and el.get("role") in _BOILER_ROLES:
+            candidate = True
+        if not candidate:
+            names = (el.get("class") or "") + " " + (el.get("id") or "")
+            if names.strip():
+                candidate = any(_BOILER_TOKEN.match(tok) for tok in names.lower().split())
+        if not candidate:
+            return False
+        # Safety: never drop the report itself (a statutory table, a report heading, most of the page).
+        text = el.text_content()
+        if len(text) > 0.4 * self.body_len:
+            return False
+        for table in el.iter("table"):
+            table_text = table.text_content()
+            if any(h in table_text for h in _STATUTORY_HINT):
+                return False
+        for h in el.iter("h1", "h2", "h3"):
+            if "报告" in h.text_content():
+                return False
+        return True
+
+    # -- generic rendering ---------------------------------------------------------------------
+    def children(self, el, out: list[str], doc: bool) -> None:
+        ws = _ws_pre if self.pre else _ws
+        if el.text:
+            out.append(ws(el.text))
+        for child in el:
+            self.node(child, out, doc)
+            if child.tail:
+                out.append(ws(child.tail))
+
+    def node(self, el, out: list[str], doc: bool) -> None:
+        """Render one element (not its tail).  ``doc``: tables emit rows; else (cell text) tables are skipped."""
+        tag = el.tag
+        if not isinstance(tag, str):
+            return
+        tag = tag.lower()
+        if tag in _DROP_TAGS or _is_hidden(el):
+            return
+        if tag == "br":
+            out.append("\n")
+            return
+        if tag == "table":
+            if doc and not self._is_boilerplate(el, tag):
+                self.table(el, out)
+            return
+        if doc and tag in _BLOCK_TAGS and tag not in ("html", "body") and self._is_boilerplate(el, tag):
+            return
+        if tag == "tr" and doc:  # a row outside any table (broken markup): a one-row table
+            self.tables += 1
+            self.row(el, out, self.tables - 1, 1)
+            return
+        if tag in _PRE_TAGS:
+            self.pre += 1
+            out.append("\n")
+            self.children(el, out, doc)
+            out.append("\n")
+            self.pre -= 1
+            return
+        if tag in _BLOCK_TAGS or tag in _CELL_TAGS or tag == "tr":
+            out.append("\n")
+            self.children(el, out, doc)
+            out.append("\n")
+            return
+        self.children(el, out, doc)
+
+    # -- tables --------------------------------------------------------------------------------
+    def table(self, table, out: list[str]) -> None:
+        index = self.tables
+        self.tables += 1
+        out.append("\n")
+        line = 0
+        # Own rows in order, through thead/tbody/tfoot; anything else inside the table is a block.
+        stack = [iter(table)]
+        if table.text and table.text.strip():
+            out.append(_ws(table.text) + "\n")
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+                continue
+            tag = child.tag.lower() if isinstance(child.tag, str) else None
+            if tag == "tr":
+                line += 1
+                self.row(child, out, index, line)
+            elif tag in _SECTION_TAGS:
+                if not _is_hidden(child):
+                    stack.append(iter(child))
+            elif tag in ("colgroup", "col"):
+                pass
+            elif tag is not None:
+                out.append("\n")
+                self.node(child, out, True)
+                out.append("\n")
+            if child.tail and child.tail.strip():
+                out.append(_ws(child.tail) + "\n")
+        out.append("\n")
+
+    def cell_text(self, cell) -> str:
+        parts: list[str] = []
+        self.children(cell, parts, doc=False)
+        return "\n".join(clean_lines("".join(parts)))
+
+    def row(self, tr, out: list[str], table: int, line: int) -> None:
+        if _is_hidden(tr):
+            return
+        cells = [c for c in tr if isinstance(c.tag, str) and c.tag.lower() in _CELL_TAGS and not _is_hidden(c)]
+        texts = [self.cell_text(c) for c in cells]
+        nested = tr.find(".//table") is not None
+        layout = is_layout_row(texts)
+        if cells and not layout and not (nested and not any(texts)):
+            self.rows.append(Row(cells=tuple(texts), line=line, table=table))
+        if not nested and not layout:
+            out.append("\n" + "\t".join(t.replace("\n", " ") for t in texts) + "\n")
+            return
+        # Layout row or a row holding tables: its content as blocks, nested tables in place.
+        for cell in cells:
+            out.append("\n")
+            self.children(cell, out, doc=True)
+            out.append("\n")
+
+
+# ------------------------------------------------------------------------------------------- API
+
+
+def _title(root) -> str | None:
+    for el in root.iter("title"):
+        title = " ".join(_ws(el.text_content()).split())
+        if title:
+            return title
+    for el in root.iter("h1", "h2"):
+        title = " ".join(_ws(el.text_content()).split())
+        if title:
+            return title
+    return None
+
+
+def read_html(data: bytes, content_type: str | None = None) -> Document:
+    """HTML bytes (any common Chinese encoding) → Document(format="html")."""
+    if not data:
+        raise UnreadableDocument("empty_file", "the file is empty (0 bytes): re-download it")
+    text, _encoding, issues = decode_html(data, content_type)
+    text = _CONTROL.sub("", _XML_DECL_STR.sub("", text, count=1))
+    if not text.strip():
+        return Document(format="html", text="", issues=issues)
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    try:
+        root = lxml.html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=parser)
+    except (etree.ParserError, ValueError):
+        # libxml2 finds no element at all (e.g. only a doctype): nothing visible to read.
+        return Document(format="html", text="", issues=issues)
+    body = root.find("body")
+    if body is None:
+        body = root
+    walker = _Walker(body_len=len(body.text_content()))
+    parts: list[str] = []
+    walker.node(body, parts, doc=True)
+    lines = clean_lines("".join(parts))
+    return Document(format="html", text="\n".join(lines), rows=walker.rows, issues=issues, title=_title(root))

@@ -1,0 +1,27 @@
+"""The statutory templates: ``templates.yaml`` (data) and its in-memory model (:mod:`sources.template.model`)."""
+
+from sources.template.model import (
+    TABLE_NAMES,
+    TEMPLATE_IDS,
+    Column,
+    RowDef,
+    Section,
+    Table,
+    Template,
+    load_template,
+    raw_spec,
+    t4_flattened_order,
+)
+
+__all__ = [
+    "TABLE_NAMES",
+    "TEMPLATE_IDS",
+    "Column",
+    "RowDef",
+    "Section",
+    "Table",
+    "Template",
+    "load_template",
+    "raw_spec",
+    "t4_flattened_order",
+]
