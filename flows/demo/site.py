@@ -237,8 +237,8 @@ def build_demo_site(root: str | Path) -> list[SiteAgency]:
             f"{name['xzf-2023.pdf']}2023年政府信息公开工作年度报告",
             (
                 f"<h1>{name['xzf-2023.pdf']}2023年政府信息公开工作年度报告</h1><p>发布日期：2024-03-28</p>"
-                f'<p>附件：<a href="/xzf/files/P020240328_ndbg.pdf">{name["xzf-2023.pdf"]}2023年政府信息公开工作年度报告.pdf'
-                "</a></p>"
+                '<p>附件：<a href="/xzf/files/P020240328_ndbg.pdf">'
+                f"{name['xzf-2023.pdf']}2023年政府信息公开工作年度报告.pdf</a></p>"
             ),
         ),
     )
