@@ -34,6 +34,7 @@ import duckdb
 
 from flows.ingest import STATE_LABELS as VERSION_STATE_LABELS
 from sources import rules
+from sources.rules import messages
 from sources.template import TABLE_NAMES, load_template
 from warehouse.db import dict_rows, has_table
 from warehouse.queries import is_initialised
@@ -147,29 +148,13 @@ class CheckItem:
         return " / ".join(p for p in (self.table, self.row, self.column) if p)
 
     def side_text(self, side: str) -> str:
-        """One side as printed: ``总计 = 0`` or ``结果维持 10 + 结果纠正 1 …`` (previous year marked)."""
+        """One side as printed: ``总计 0`` or ``结果维持 10 + 结果纠正 1 …（合计 11）`` (previous year marked)."""
         terms = self.lhs_terms if side == "lhs" else self.rhs_terms
         value = self.lhs if side == "lhs" else self.rhs
         if not terms:
-            return _derived_side(self.rule_id, side, value)
-        parts = []
-        for i, t in enumerate(terms):
-            sign = "−" if t.coef < 0 else ("+" if i else "")
-            prev = "上年报告 " if t.previous_year and not t.label.startswith("上年") else ""
-            parts.append(f"{sign} {prev}{t.label} {t.shown}".strip())
-        text = " ".join(parts)
-        if len(terms) > 1 and value is not None:
-            text += f"（合计 {rules.fmt_number(value)}）"
-        return text
-
-
-def _derived_side(rule_id: str, side: str, value: float | None) -> str:
-    """A side made of derived facts: dates for the deadline rule; nothing otherwise (the message says it)."""
-    if rule_id == "S_DEADLINE" and value is not None:
-        digits = f"{int(value):08d}"
-        label = "发布日期" if side == "lhs" else "法定期限"
-        return f"{label} {digits[:4]}-{digits[4:6]}-{digits[6:]}"
-    return ""
+            return messages.derived_side_text(self.rule_id, side, value)
+        shown = [messages.ShownTerm(t.label, t.shown, t.coef, t.previous_year) for t in terms]
+        return messages.side_text(shown, value)
 
 
 @dataclass

@@ -5,6 +5,11 @@
 into small frozen dataclasses that the assembler, the rules and the warehouse all share, so each
 label and each address is declared exactly once.
 
+The ``rules:`` of templates.yaml that the project checks carry a ``check:`` entry (title, how the
+rule expands into instances, its message pattern, a severity decided differently from the declared
+one with its reason); :func:`checked_rules` reads them and :func:`check_messages` the Chinese
+message patterns (``check_messages:``).
+
 Grain: one :class:`Template` per template id; one :class:`Table` per statutory (sub-)table
 (表二 has one per 条例第二十条 item, 表三 is ``t3``, 表四 is ``t4`` with blocks as rows); one
 address per template cell, ``<table>.<row>.<col>``.
@@ -35,6 +40,7 @@ class Column:
     label: str
     value_type: str  # count | signed_count | amount_wan_yuan | amount_unit_in_cell
     match_keys: tuple[str, ...]
+    short: str | None = None  # its name in messages where the label is ambiguous (表三 其他 → 其他（法人或其他组织）)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class RowDef:
     group: str | None
     match_keys: tuple[str, ...]
     header_group: str | None = None  # a header printed above this row's block and its neighbours (表四 行政诉讼)
+    short: str | None = None  # the short name in messages and charts (表三 本年新收, 办理结果总计 …)
 
 
 @dataclass(frozen=True)
@@ -140,7 +147,10 @@ _LABEL_FIELDS = ("match_key", "label", "core_label", "aliases", "aliases_traditi
 
 
 def _columns(entries: list[dict[str, Any]]) -> tuple[Column, ...]:
-    return tuple(Column(e["key"], e["label"], e.get("value_type", "count"), _keys(e, *_LABEL_FIELDS)) for e in entries)
+    return tuple(
+        Column(e["key"], e["label"], e.get("value_type", "count"), _keys(e, *_LABEL_FIELDS), e.get("short"))
+        for e in entries
+    )
 
 
 def _rows(entries: list[dict[str, Any]], *, all_data: bool = False) -> tuple[RowDef, ...]:
@@ -152,6 +162,7 @@ def _rows(entries: list[dict[str, Any]], *, all_data: bool = False) -> tuple[Row
             e.get("group"),
             _keys(e, *_LABEL_FIELDS),
             e.get("header_group"),
+            e.get("short"),
         )
         for e in entries
     )
@@ -209,3 +220,70 @@ def load_template(template_id: str) -> Template:
 def t4_flattened_order() -> tuple[str, ...]:
     """The 15 表四 cells in printed left-to-right order, as ``<block>.<measure>``."""
     return tuple(raw_spec()["templates"]["gov2021"]["tables"]["t4"]["flattened_order"])
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One rule of templates.yaml that the project checks (an entry with ``check:``).
+
+    ``severity`` is the one the checks use: ``check.severity`` where the project decides differently
+    from the declared ``severity`` (``severity_reason`` says why), else the declared one.
+    ``expand`` names how the rule becomes instances (``expr``: from its expression; ``cell_types``,
+    ``table_present``, ``cells_complete``, ``sections``, ``identity``, ``template_year``,
+    ``deadline``, ``narrative``); ``message`` names its pattern in ``check_messages``.
+    """
+
+    id: str
+    title: str
+    severity: str
+    declared_severity: str
+    severity_reason: str
+    expand: str
+    message: str
+    applies_to: tuple[str, ...]
+    expr: str | None
+    for_each: dict[str, Any]
+    requires_prev: tuple[str, ...]
+    pattern: str | None
+    explanation: str
+    origin: str  # templates.yaml (a researched rule) | project (added by this project)
+
+    @property
+    def blocking(self) -> bool:
+        """Error-level rules block promotion when an instance fails or cannot be assessed."""
+        return self.severity == "error"
+
+
+@functools.cache
+def checked_rules() -> tuple[RuleSpec, ...]:
+    """Every rule with a ``check:`` entry, in the order of templates.yaml."""
+    out: list[RuleSpec] = []
+    for r in raw_spec()["rules"]:
+        check = r.get("check")
+        if not check:
+            continue
+        out.append(
+            RuleSpec(
+                id=r["id"],
+                title=check["title"],
+                severity=check.get("severity", r["severity"]),
+                declared_severity=r["severity"],
+                severity_reason=check.get("severity_reason", ""),
+                expand=check["expand"],
+                message=check["message"],
+                applies_to=tuple(r.get("applies_to") or ()),
+                expr=r.get("expr"),
+                for_each=dict(r.get("for_each") or {}),
+                requires_prev=tuple(r.get("requires_prev") or ()),
+                pattern=r.get("pattern"),
+                explanation=r.get("explanation", ""),
+                origin="project" if r.get("basis") == "project" else "templates.yaml",
+            )
+        )
+    return tuple(out)
+
+
+@functools.cache
+def check_messages() -> dict[str, dict[str, Any]]:
+    """The Chinese message patterns of the checks by name (``check_messages:`` of templates.yaml)."""
+    return dict(raw_spec()["check_messages"])

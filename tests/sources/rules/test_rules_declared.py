@@ -1,11 +1,10 @@
-"""The rules of templates.yaml as declared in sources/rules.py: instances, severities, blank policy, messages."""
+"""The rules of templates.yaml as expanded by sources.rules: instances, severities, blank policy, messages."""
 
 from __future__ import annotations
 
 import pytest
 from factory import T3_COLUMNS
 
-from expectations.specs import gx_frame, suite_specs
 from sources import rules
 from warehouse.synthetic import synthetic_cells, synthetic_report
 
@@ -48,7 +47,7 @@ def test_hybrid_result_sum_uses_the_single_other_handling_row():
     assert len(full.rhs) == 21
 
 
-def test_severities_follow_issue_3_over_the_yaml():
+def test_severities_decided_in_templates_yaml():
     g21 = _by_rule("gov2021")
     assert [i.severity for i in g21["XY_T3_CARRY"]] == ["warning"] * 7  # all 7 columns, also 总计
     assert not any(i.blocking for i in g21["XY_T3_CARRY"])
@@ -63,9 +62,19 @@ def test_severities_follow_issue_3_over_the_yaml():
         assert all(i.blocking for i in g21[rule_id]), rule_id
     for rule_id in ("S_DEADLINE", "XY_T2_INFORCE", "N_REQUESTS_RECEIVED", "T2_ISSUED_VS_INFORCE"):
         assert all(i.severity == "warning" for i in g21[rule_id]), rule_id
-    yaml_ids = set(rules.yaml_rules())
     for decl in rules.rule_catalogue():
-        assert decl.origin == ("templates.yaml" if decl.rule_id in yaml_ids else "project")
+        spec = rules.rule_specs()[decl.rule_id]
+        assert decl.title == spec.title and decl.severity == spec.severity
+        # a severity decided differently from the declared one says why, in templates.yaml
+        assert (decl.severity != decl.declared_severity) == bool(spec.severity_reason), decl.rule_id
+    assert rules.rule_specs()["XY_T3_CARRY"].declared_severity == "error"
+    assert {d.rule_id for d in rules.rule_catalogue() if d.origin == "project"} == {
+        "S_IDENTITY",
+        "T2_PRESENT",
+        "T3_PRESENT",
+        "S_CELLS_COMPLETE",
+        "T2_TYPES_2019",
+    }
 
 
 def test_consistent_report_passes_every_rule():
@@ -204,36 +213,6 @@ def test_narrative_figures_against_the_tables():
     both = cells["t3.new_received.total"] + cells["t3.carried_over.total"]
     ok = _results(synthetic_report("示例市教育局", 2023, cells, narrative={"requests_received": both}))
     assert ok[("N_REQUESTS_RECEIVED", "")].outcome == "pass"  # 新收 + 上年结转 is accepted too
-
-
-def test_gx_suite_is_built_from_the_declarations():
-    specs = suite_specs()
-    ids = {d.rule_id for d in rules.rule_catalogue()}
-    (assessable,) = [s for s in specs if s.role == "assessable"]
-    assert set(assessable.rule_ids) == ids and assessable.severity == "critical"
-    by_op = {s.op: s for s in specs if s.role == "compare"}
-    assert set(by_op) == {"eq", "le", "ge", "nonneg", "int"}
-    assert set().union(*(s.rule_ids for s in by_op.values())) == ids  # every rule compares something
-    assert "T3_BALANCE" in by_op["eq"].rule_ids and "T4_TYPES" in by_op["int"].rule_ids
-    assert "T4_TYPES" in by_op["nonneg"].rule_ids  # nonneg_int is checked as nonneg plus int
-    # masked frame: a comparison's columns are NaN on the rows of other comparisons
-    import pandas as pd
-
-    frame = pd.DataFrame(
-        {
-            "check_key": ["a", "b"],
-            "rule_id": ["T3_BALANCE", "T4_TYPES"],
-            "op": ["eq", "nonneg_int"],
-            "lhs": [1.0, 2.0],
-            "rhs": [1.0, float("nan")],
-            "assessable": [1.0, 1.0],
-            "lhs_frac": [0.0, 0.0],
-        }
-    )
-    wide = gx_frame(frame)
-    assert wide["lhs_eq"].tolist()[0] == 1.0 and pd.isna(wide["lhs_eq"].tolist()[1])
-    assert pd.isna(wide["min"].tolist()[0]) and wide["min"].tolist()[1] == 2.0 and wide["frac"].tolist()[1] == 0.0
-    assert wide["ok"].tolist() == [1.0, 1.0] and pd.isna(wide["lhs_le"]).all()
 
 
 @pytest.mark.parametrize(
