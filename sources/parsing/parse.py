@@ -9,12 +9,15 @@ bad file never stops the others.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
 
 from sources.parsing.assemble import PARSER_VERSION, empty_result, parse_document
 from sources.parsing.document import Issue, UnreadableDocument
+from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
 
 
 def _error_result(source: dict[str, Any], code: str, message: str) -> dict[str, Any]:
@@ -22,14 +25,22 @@ def _error_result(source: dict[str, Any], code: str, message: str) -> dict[str, 
     return {"source": source, **empty_result(issues=[issue], error=message)}
 
 
-def parse_bytes(data: bytes, path: str, content_type: str | None = None) -> dict[str, Any]:
-    """Parse one document's bytes; ``path`` is only recorded (the format comes from the bytes)."""
+def parse_bytes(
+    data: bytes, path: str, content_type: str | None = None, limits: ReadLimits = DEFAULT_LIMITS
+) -> dict[str, Any]:
+    """Parse one document's bytes; ``path`` is only recorded (the format comes from the bytes).
+
+    Every read is bounded by ``limits`` (the parse clock starts here); a limit reached gives an
+    object with ``error`` set and the limit's code (``too_large``, ``parse_timeout`` …).
+    """
     from sources.parsing.readers import read_document, sniff_format
 
     source: dict[str, Any] = {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     started = time.perf_counter()
+    limits = limits.started()
     try:
-        doc = read_document(data, content_type=content_type)
+        doc = read_document(data, content_type=content_type, limits=limits)
+        limits.check_time("读取完成后")
     except UnreadableDocument as exc:
         # only an unreadable file needs the sniffed format for its record; a read one knows its own
         source["format"] = sniff_format(data) if data else "empty"
@@ -43,12 +54,60 @@ def parse_bytes(data: bytes, path: str, content_type: str | None = None) -> dict
     return result
 
 
-def parse_path(path: str | Path) -> dict[str, Any]:
-    """Parse a file on disk; a file that cannot be opened gives an object with ``error`` set."""
+_FILE_KINDS = {
+    stat.S_IFDIR: "目录",
+    stat.S_IFIFO: "命名管道（FIFO）",
+    stat.S_IFCHR: "字符设备",
+    stat.S_IFBLK: "块设备",
+    stat.S_IFSOCK: "套接字",
+}
+
+
+def read_file(path: str | Path, limit: int = DEFAULT_LIMITS.file_bytes) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    Raises :class:`UnreadableDocument`: ``cannot_open`` (missing, no permission), ``not_regular_file``
+    (a directory, FIFO or device: refused at once, never read, so ``/dev/zero`` or a FIFO cannot
+    block or fill memory) or ``too_large``.
+    """
     p = Path(path)
     try:
-        data = p.read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked on the open file.
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
+        raise UnreadableDocument("cannot_open", f"无法打开文件（{exc.strerror or exc}）：检查路径和读取权限") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = _FILE_KINDS.get(stat.S_IFMT(info.st_mode), "特殊文件")
+            raise UnreadableDocument(
+                "not_regular_file", f"这是{kind}，不是普通文件：只读取普通文件，请给出报告文件本身"
+            )
+        DEFAULT_LIMITS.check_size(info.st_size, limit, "文件大小")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:  # a file growing while read is cut past the limit, not read to its end
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise UnreadableDocument("cannot_open", f"读取文件出错（{exc.strerror or exc}）：检查文件和磁盘") from exc
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    DEFAULT_LIMITS.check_size(len(data), limit, "文件大小")
+    return data
+
+
+def parse_path(path: str | Path, limits: ReadLimits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Parse a file on disk; a file that cannot be read (see :func:`read_file`) gives an object with
+    ``error`` set and its own code."""
+    p = Path(path)
+    try:
+        data = read_file(p, limits.file_bytes)
+    except UnreadableDocument as exc:
         source = {"path": str(p), "sha256": None, "format": None, "bytes": None}
-        return _error_result(source, "cannot_open", f"{p}: cannot open the file ({exc.strerror or exc})")
-    return parse_bytes(data, str(p))
+        return _error_result(source, exc.code, f"{p}: {exc.message}")
+    return parse_bytes(data, str(p), limits=limits)

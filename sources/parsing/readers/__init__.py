@@ -7,13 +7,15 @@ What more than one reader needs (:data:`OLE_MAGIC`, :func:`is_layout_row`) is de
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import zipfile
 
-from sources.parsing.document import Document, UnreadableDocument
+from sources.parsing.document import Document, Issue, UnreadableDocument
+from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
 
-__all__ = ["sniff_format", "read_document"]
+__all__ = ["sniff_format", "read_document", "wide_encoding"]
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE compound file (old .doc, encrypted .docx)
 _HTML_MARK = re.compile(
@@ -21,6 +23,49 @@ _HTML_MARK = re.compile(
     re.I,
 )
 _TEXT_EXTRA = frozenset("\n\r\t\f\u3000\xa0\ufeff")
+
+
+_WIDE_BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def wide_encoding(data: bytes) -> tuple[str, int] | None:
+    """``(codec, BOM length)`` when the bytes are UTF-16 or UTF-32 text, with or without a byte-order mark.
+
+    Without a BOM, such text is told by its zero bytes (every ASCII digit, tab or newline of a
+    report has them; UTF-8 and GB18030 text never does) and confirmed by decoding a sample into
+    printable text.  ``None`` for anything else (binary formats are sniffed before this).
+    """
+    for bom, codec in _WIDE_BOMS:
+        if data.startswith(bom):
+            # b"\xff\xfe\x00\x00" is also UTF-16LE text starting with U+0000: only UTF-32 if it decodes
+            if codec.startswith("utf-32") and not _printable_as(data[len(bom) : len(bom) + 4096], codec):
+                continue
+            return codec, len(bom)
+    sample = data[:4096]
+    sample = sample[: len(sample) - len(sample) % 4]
+    zeros = sample.count(0)
+    if len(sample) < 8 or not zeros or zeros < len(sample) // 16:
+        return None
+    for _bom, codec in _WIDE_BOMS:
+        if _printable_as(sample, codec):
+            return codec, 0
+    return None
+
+
+def _printable_as(sample: bytes, codec: str) -> bool:
+    try:
+        text = codecs.getincrementaldecoder(codec)().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return False
+    if not text or "\x00" in text:
+        return False
+    printable = sum(1 for ch in text if ch.isprintable() or ch in _TEXT_EXTRA)
+    return printable >= 0.95 * len(text)
 
 
 def _head_text(data: bytes, size: int = 8192) -> str:
@@ -75,6 +120,11 @@ def sniff_format(data: bytes) -> str:
         return "docx" if _is_docx_zip(data) else "unknown"
     if data[:8] == OLE_MAGIC:
         return "doc_cfb"
+    wide = wide_encoding(data)
+    if wide is not None:
+        codec, bom = wide
+        head = codecs.getincrementaldecoder(codec)(errors="replace").decode(data[bom : bom + 32768])
+        return "html" if _HTML_MARK.search(head) else "text"
     if _HTML_MARK.search(_head_text(data)):
         return "html"
     if _decodes_as_text(data):
@@ -98,27 +148,56 @@ def is_layout_row(texts: list[str]) -> bool:
     return long_cell and not any(_FIGURE.match(t) for t in texts)
 
 
-def read_document(data: bytes, content_type: str | None = None) -> Document:
-    """Bytes → Document, the reader chosen by :func:`sniff_format` (``content_type`` gives an HTML charset)."""
+def _from_wide(data: bytes, codec: str, bom: int) -> tuple[bytes, Issue | None]:
+    """UTF-16/32 bytes → the same text as UTF-8 bytes, and an issue saying how they were decoded."""
+    body = data[bom:]
+    try:
+        text = body.decode(codec)
+    except UnicodeDecodeError:
+        text = body.decode(codec, errors="replace")
+        return text.encode("utf-8"), Issue(
+            "encoding_guessed", "warning", f"文本按 {codec.upper()} 解码，个别无法解码的字节已替换（U+FFFD）"
+        )
+    if bom:
+        return text.encode("utf-8"), None
+    return text.encode("utf-8"), Issue("encoding_guessed", "info", f"文本没有字节序标记，按 {codec.upper()} 解码")
+
+
+def read_document(data: bytes, content_type: str | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
+    """Bytes → Document, the reader chosen by :func:`sniff_format` (``content_type`` gives an HTML charset).
+
+    UTF-16/32 text (HTML or plain) is decoded first and read as the same text in UTF-8; every
+    reader is bounded by ``limits``.
+    """
     if not data:
         raise UnreadableDocument("empty_file", "the file is empty (0 bytes): re-download it")
+    fmt = sniff_format(data)
+    if fmt in ("html", "text"):
+        limits.check_size(len(data), limits.text_bytes, "HTML 或文本文件")
+        wide = wide_encoding(data)
+        if wide is not None:
+            data, issue = _from_wide(data, *wide)
+            # now UTF-8 whatever its <meta charset> says
+            doc = read_document(data, "text/html; charset=utf-8" if fmt == "html" else None, limits)
+            if issue is not None:
+                doc.issues.insert(0, issue)
+            return doc
     if data[:64].lstrip()[:5] == b"{\\rtf":
         raise UnreadableDocument("unsupported_format", "this is an RTF file: save it as .docx or PDF and read that")
-    fmt = sniff_format(data)
     if fmt == "text" and content_type and "html" in content_type.lower():
         fmt = "html"
     if fmt == "pdf":
         from sources.parsing.readers.pdf import read_pdf
 
-        return read_pdf(data)
+        return read_pdf(data, limits)
     if fmt in ("docx", "doc_cfb"):
         from sources.parsing.readers.docx import read_docx
 
-        return read_docx(data)
+        return read_docx(data, limits)
     if fmt == "html":
         from sources.parsing.readers.html import read_html
 
-        return read_html(data, content_type)
+        return read_html(data, content_type, limits)
     if fmt == "text":
         from sources.parsing.readers.text import read_text
 

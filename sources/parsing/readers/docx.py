@@ -28,6 +28,7 @@ from lxml import etree
 
 from sources.parsing.document import Document, Row, UnreadableDocument
 from sources.parsing.labels import clean_lines
+from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
 from sources.parsing.readers import OLE_MAGIC, is_layout_row
 
 _W_MAIN = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -35,7 +36,6 @@ _W_STRICT = "http://purl.oclc.org/ooxml/wordprocessingml/main"
 _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 _REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _OFFICE_DOC = ("/officeDocument",)
-_MAX_PART = 512 * 1024 * 1024
 
 
 def _utf16(name: str) -> bytes:
@@ -63,11 +63,21 @@ def _check_ole(data: bytes) -> None:
     )
 
 
-def _main_part(zf: zipfile.ZipFile) -> str | None:
+def _xml(data: bytes, limits: ReadLimits, name: str):
+    """Parse the package part ``name``: at most ``xml_bytes``, no entities resolved, no network,
+    libxml2's own depth and text-node limits on (``huge_tree`` off)."""
+    limits.check_size(len(data), limits.xml_bytes, f"Word 文件的 {name}")
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, remove_comments=True, remove_pis=True, huge_tree=False
+    )
+    return etree.fromstring(data, parser)
+
+
+def _main_part(zf: zipfile.ZipFile, limits: ReadLimits) -> str | None:
     names = set(zf.namelist())
     if "_rels/.rels" in names:
         try:
-            rels = etree.fromstring(zf.read("_rels/.rels"))
+            rels = _xml(_read_member(zf, "_rels/.rels", limits), limits, "_rels/.rels")
             for rel in rels.iter(f"{{{_REL_NS}}}Relationship"):
                 if (rel.get("Type") or "").endswith(_OFFICE_DOC):
                     target = (rel.get("Target") or "").lstrip("/")
@@ -76,10 +86,13 @@ def _main_part(zf: zipfile.ZipFile) -> str | None:
                         return target
         except (etree.XMLSyntaxError, KeyError, zipfile.BadZipFile, zlib.error, EOFError):
             pass
+        except UnreadableDocument as exc:  # a broken .rels falls back to the usual name; a bomb is refused
+            if exc.code == "too_large":
+                raise
     return "word/document.xml" if "word/document.xml" in names else None
 
 
-def _open_package(data: bytes) -> tuple[zipfile.ZipFile, str]:
+def _open_package(data: bytes, limits: ReadLimits) -> tuple[zipfile.ZipFile, str]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError) as exc:
@@ -88,17 +101,25 @@ def _open_package(data: bytes) -> tuple[zipfile.ZipFile, str]:
                 "truncated", f"the .docx (zip) file is truncated or corrupt ({exc}): re-download it"
             ) from exc
         raise UnreadableDocument("not_a_document", "the bytes are not a .docx (zip) file") from exc
-    part = _main_part(zf)
+    part = _main_part(zf, limits)
     if part is None:
         raise UnreadableDocument("not_a_document", "the zip holds no word/document.xml: not a Word .docx document")
     return zf, part
 
 
-def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
+def _read_member(zf: zipfile.ZipFile, name: str, limits: ReadLimits) -> bytes:
+    """A zip member's bytes, refused (``too_large``) before inflating when its size passes ``part_bytes``.
+
+    The size checked is the one the zip declares; :mod:`zipfile` never inflates past it (a member
+    that inflates to more is cut there and fails its CRC check: ``truncated``), so a zip bomb costs
+    at most ``part_bytes``.
+    """
     try:
         info = zf.getinfo(name)
-        if info.file_size > _MAX_PART:
-            raise UnreadableDocument("unsupported_format", f"{name} is {info.file_size} bytes: too large to read")
+    except KeyError as exc:
+        raise UnreadableDocument("truncated", f"the .docx file has no {name}: re-download it") from exc
+    limits.check_size(info.file_size, limits.part_bytes, f"Word 文件的 {name} 解压后")
+    try:
         return zf.read(name)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, ValueError, NotImplementedError) as exc:
         if isinstance(exc, NotImplementedError) or "encrypted" in str(exc).lower():
@@ -108,11 +129,11 @@ def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
         ) from exc
 
 
-def _pages(zf: zipfile.ZipFile) -> int | None:
+def _pages(zf: zipfile.ZipFile, limits: ReadLimits) -> int | None:
     if "docProps/app.xml" not in zf.namelist():
         return None
     try:
-        root = etree.fromstring(zf.read("docProps/app.xml"))
+        root = _xml(_read_member(zf, "docProps/app.xml", limits), limits, "docProps/app.xml")
     except Exception:
         return None
     for el in root.iter("{*}Pages"):
@@ -324,20 +345,24 @@ class _Walker:
         out.append("\n")
 
 
-def read_docx(data: bytes) -> Document:
-    """.docx bytes → Document(format="docx")."""
+def read_docx(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
+    """.docx bytes → Document(format="docx"), every part bounded by ``limits`` (see :func:`_read_member`)."""
     if not data:
         raise UnreadableDocument("empty_file", "the file is empty (0 bytes): re-download it")
     if data[:8] == OLE_MAGIC:
         _check_ole(data)
-    zf, part = _open_package(data)
+    zf, part = _open_package(data, limits)
     with zf:
-        xml = _read_member(zf, part)
-        pages = _pages(zf)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True, remove_pis=True)
+        xml = _read_member(zf, part, limits)
+        pages = _pages(zf, limits)
+    limits.check_time("解压 Word 文件")
     try:
-        root = etree.fromstring(xml, parser)
+        root = _xml(xml, limits, part)
     except etree.XMLSyntaxError as exc:
+        if "Excessive depth" in str(exc) or "huge" in str(exc).lower():
+            raise UnreadableDocument(
+                "too_deep", f"Word 文件的 XML 嵌套过深或文本节点过大（{exc}）：文件异常，请人工检查或另存为新文件"
+            ) from exc
         raise UnreadableDocument(
             "truncated", f"the Word document XML is corrupt ({exc}): re-download or re-save it"
         ) from exc
@@ -345,12 +370,15 @@ def read_docx(data: bytes) -> Document:
     if ns not in (_W_MAIN, _W_STRICT):
         raise UnreadableDocument("not_a_document", f"the main part is not WordprocessingML ({ns})")
     body = root.find(f"{{{ns}}}body")
+    limits.check_time("解析 Word XML")
     walker = _Walker(ns)
     out: list[str] = []
     if body is not None:
         try:
             walker.body(body, out)
-        except RecursionError as exc:  # pragma: no cover - pathological nesting
-            raise UnreadableDocument("not_a_document", "the Word document is nested too deeply") from exc
+        except RecursionError as exc:  # nesting below libxml2's limit but past Python's recursion limit
+            raise UnreadableDocument(
+                "too_deep", "Word 文件嵌套过深，无法读取：文件异常，请人工检查或另存为新文件"
+            ) from exc
     text = "\n".join(clean_lines("".join(out)))
     return Document(format="docx", text=text, rows=walker.rows, pages=pages, title=walker.first_paragraph)

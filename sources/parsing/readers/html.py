@@ -33,7 +33,8 @@ from lxml import etree
 
 from sources.parsing.document import Document, Issue, Row, UnreadableDocument
 from sources.parsing.labels import clean_lines
-from sources.parsing.readers import is_layout_row
+from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
+from sources.parsing.readers import is_layout_row, wide_encoding
 
 # --------------------------------------------------------------------------------------- encoding
 
@@ -210,24 +211,26 @@ def _declared_meta(data: bytes) -> str | None:
 def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str, list[Issue]]:
     """HTML bytes → (text, codec used, issues)."""
     issues: list[Issue] = []
-    for bom, enc in (
-        (codecs.BOM_UTF8, "utf-8"),
-        (codecs.BOM_UTF16_LE, "utf-16-le"),
-        (codecs.BOM_UTF16_BE, "utf-16-be"),
-    ):
-        if data.startswith(bom):
-            body = data[len(bom) :]
-            text = _decode_strict(body, enc)
-            if text is None:
-                text = body.decode(enc, errors="replace")
-                issues.append(
-                    Issue(
-                        "encoding_guessed",
-                        "warning",
-                        f"bytes are not valid {enc} despite the byte-order mark; undecodable bytes were replaced",
-                    )
+    wide = wide_encoding(data)  # UTF-16/32, with or without a byte-order mark: the bytes say it all
+    known = (
+        (len(codecs.BOM_UTF8), "utf-8") if data.startswith(codecs.BOM_UTF8) else (wide[1], wide[0]) if wide else None
+    )
+    if known is not None:
+        skip, enc = known
+        body = data[skip:]
+        text = _decode_strict(body, enc)
+        if text is None:
+            text = body.decode(enc, errors="replace")
+            issues.append(
+                Issue(
+                    "encoding_guessed",
+                    "warning",
+                    f"bytes are not valid {enc} despite the byte-order mark; undecodable bytes were replaced",
                 )
-            return text, enc, issues
+            )
+        elif wide and not skip:
+            issues.append(Issue("encoding_guessed", "info", f"no byte-order mark; the bytes read as {enc}"))
+        return text, enc, issues
 
     declared: list[tuple[str, str]] = []  # (where, label)
     if content_type:
@@ -560,25 +563,100 @@ def _title(root) -> str | None:
     return None
 
 
-def read_html(data: bytes, content_type: str | None = None) -> Document:
-    """HTML bytes (any common Chinese encoding) → Document(format="html")."""
+# Tags kept when flattening deep nesting: the table structure, elements whose end tag is optional
+# (libxml2 closes them itself) and elements whose content is not markup.
+_FLATTEN_KEEP = frozenset(
+    {"html", "head", "body", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup", "p"}
+    | {"li", "dt", "dd", "option", "optgroup", "script", "style", "textarea", "title", "xmp", "plaintext"}
+)
+_VOID_TAGS = frozenset(
+    {"area", "base", "basefont", "br", "col", "embed", "frame", "hr", "img", "input", "keygen", "link", "meta"}
+    | {"param", "source", "track", "wbr"}
+)
+_TAG = re.compile(r"<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9:-]*)(?=[\s/>])[^>]*>", re.S)
+
+
+def flatten_nesting(text: str, depth: int) -> str:
+    """HTML text with wrapper elements nested deeper than ``depth`` removed, their content kept.
+
+    libxml2 stops building the tree at 256 levels (and raising that limit lets hostile input cost
+    unbounded memory), so a real report wrapped in thousands of ``<div>``/``<span>``/``<font>`` would
+    lose its tables.  Removing the surplus wrapper tags keeps all the text and every table: a
+    removed block element becomes a ``<br>`` so that its lines stay apart.  A single pass over
+    the tags with an explicit stack (no recursion).
+    """
+    stack: list[tuple[str, bool]] = []  # open wrapper elements: (name, removed)
+    out: list[str] = []
+    pos = 0
+    for m in _TAG.finditer(text):
+        closing, name = m.group(1), (m.group(2) or "").lower()
+        if not name or name in _FLATTEN_KEEP or name in _VOID_TAGS:
+            continue
+        replacement: str | None = None
+        if closing:
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i][0] == name:
+                    removed = stack[i][1]
+                    del stack[i:]  # elements left open inside are closed by this end tag
+                    if removed:
+                        replacement = "<br>" if name in _BLOCK_TAGS else ""
+                    break
+        else:
+            removed = len(stack) >= depth
+            stack.append((name, removed))
+            if removed:
+                replacement = "<br>" if name in _BLOCK_TAGS else ""
+        if replacement is not None:
+            out.append(text[pos : m.start()])
+            out.append(replacement)
+            pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _parse_tree(text: str):
+    """The lxml tree of HTML text, and whether libxml2 stopped at its nesting limit."""
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    root = lxml.html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=parser)
+    too_deep = any(e.type_name == "ERR_RESOURCE_LIMIT" or "Excessive depth" in e.message for e in parser.error_log)
+    return root, too_deep
+
+
+def read_html(data: bytes, content_type: str | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
+    """HTML bytes (any common Chinese encoding) → Document(format="html").
+
+    Bounded by ``limits``: the size (``too_large``), the nesting (wrappers deeper than
+    ``html_depth`` are flattened, see :func:`flatten_nesting`; ``too_deep`` only when the tree is
+    still too deep), the parse clock.
+    """
     if not data:
         raise UnreadableDocument("empty_file", "the file is empty (0 bytes): re-download it")
+    limits.check_size(len(data), limits.text_bytes, "HTML 文件")
     text, _encoding, issues = decode_html(data, content_type)
     text = _CONTROL.sub("", _XML_DECL_STR.sub("", text, count=1))
     if not text.strip():
         return Document(format="html", text="", issues=issues)
-    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
     try:
-        root = lxml.html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=parser)
+        root, too_deep = _parse_tree(text)
+        if too_deep:
+            limits.check_time("展平 HTML 嵌套")
+            root, too_deep = _parse_tree(flatten_nesting(text, limits.html_depth))
     except (etree.ParserError, ValueError):
         # libxml2 finds no element at all (e.g. only a doctype): nothing visible to read.
         return Document(format="html", text="", issues=issues)
+    if too_deep:
+        raise UnreadableDocument(
+            "too_deep", "HTML 表格嵌套过深（超过 256 层），无法读取：请人工检查或索取其他格式的报告"
+        )
+    limits.check_time("解析 HTML")
     body = root.find("body")
     if body is None:
         body = root
     walker = _Walker(body_len=len(body.text_content()))
     parts: list[str] = []
-    walker.node(body, parts, doc=True)
+    try:
+        walker.node(body, parts, doc=True)
+    except RecursionError as exc:
+        raise UnreadableDocument("too_deep", "HTML 嵌套过深，无法读取：请人工检查或索取其他格式的报告") from exc
     lines = clean_lines("".join(parts))
     return Document(format="html", text="\n".join(lines), rows=walker.rows, issues=issues, title=_title(root))

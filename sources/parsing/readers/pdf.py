@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from pdfminer.psparser import PSException
 from pdfplumber.page import Page
 
 from sources.parsing.document import Document, Issue, Row, UnreadableDocument
+from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
 
 #: pdfium crashes the interpreter when two threads use it at once: hold this around every call.
 _PDFIUM_LOCK = threading.Lock()
@@ -93,6 +95,8 @@ class _PageScan:
     text: str
     needs_ocr: bool
     ocr_reason: str = ""
+    chars: int = 0  # characters in pdfium's text layer
+    objects: int = 0  # page objects (text runs, paths, images): what pdfplumber would have to parse
 
 
 @dataclass
@@ -111,18 +115,25 @@ class _Table:
 # --------------------------------------------------------------------------------------------
 
 
-def read_pdf(data: bytes) -> Document:
+def read_pdf(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
     """Read a PDF into a Document: reading-order text of all pages plus the statutory table rows.
 
     Raises :class:`UnreadableDocument` (``empty_file``, ``not_a_document``, ``encrypted``,
-    ``truncated``) when the bytes cannot be read at all.  Image-only pages are not an error: each
-    gives an ``ocr_needed`` warning.
+    ``truncated``) when the bytes cannot be read at all, and when a limit is reached: a stream
+    inflating past ``part_bytes`` (``too_large``, found by :func:`check_streams` before any library
+    inflates it), more than ``pdf_pages`` pages (``too_many_pages``), a table page too dense for
+    pdfplumber (``too_large``), the parse clock (``parse_timeout``, checked between pages).
+    Image-only pages are not an error: each gives an ``ocr_needed`` warning.
     """
     _check_bytes(data)
-    scans, title = _scan_with_pdfium(data)
+    check_streams(data, limits)
+    scans, title = _scan_with_pdfium(data, limits)
     issues = [_ocr_issue(scan) for scan in scans if scan.needs_ocr]
-    table_pages = [scan.number for scan in scans if not scan.needs_ocr and is_table_page(scan.text)]
-    tables, table_issues = _extract_tables(data, table_pages)
+    table_pages = [scan for scan in scans if not scan.needs_ocr and is_table_page(scan.text)]
+    for scan in table_pages:
+        limits.check_size(scan.chars, limits.page_chars, f"PDF 第 {scan.number} 页的字符数")
+        limits.check_size(scan.objects, limits.page_objects, f"PDF 第 {scan.number} 页的绘图对象数")
+    tables, table_issues = _extract_tables(data, [scan.number for scan in table_pages], limits)
     return Document(
         format="pdf",
         text="\n".join(scan.text for scan in scans),
@@ -150,7 +161,41 @@ def _check_bytes(data: bytes) -> None:
         raise UnreadableDocument("truncated", "The PDF is cut off (no %%EOF at the end): re-download the file.")
 
 
-def _scan_with_pdfium(data: bytes) -> tuple[list[_PageScan], str | None]:
+#: ``>>`` ending a stream's dictionary, then the ``stream`` keyword and its end of line.
+_STREAM_START = re.compile(rb">>\s*stream(?:\r\n|\n|\r)")
+_INFLATE_STEP = 1 << 20
+
+
+def check_streams(data: bytes, limits: ReadLimits) -> None:
+    """Refuse (``too_large``) a PDF with a Flate stream inflating past ``part_bytes``, or streams
+    inflating past ``inflated_bytes`` together, before pdfium or pdfminer inflate anything.
+
+    Neither library bounds what it inflates (a 1 GB content stream costs them more than 2 GB),
+    so every ``stream`` of the file is inflated here first, 1 MB at a time into nothing: memory
+    stays flat and the work stops at the limit.  A stream that is not zlib data (an image, an
+    encrypted stream) is left to the libraries.
+    """
+    view = memoryview(data)
+    total = 0
+    for match in _STREAM_START.finditer(data):
+        inflater = zlib.decompressobj()
+        size, pos = 0, match.end()
+        try:
+            while not inflater.eof and pos < len(data):
+                pending: bytes | memoryview = view[pos : pos + _INFLATE_STEP]
+                pos += len(pending)
+                while pending and not inflater.eof:
+                    size += len(inflater.decompress(pending, _INFLATE_STEP))
+                    pending = inflater.unconsumed_tail
+                    limits.check_size(size, limits.part_bytes, "PDF 中一个压缩流解压后")
+                    limits.check_size(total + size, limits.inflated_bytes, "PDF 全部压缩流解压后")
+        except zlib.error:
+            pass  # not a Flate stream, or a damaged one: pdfium reports what it cannot read
+        total += size
+    limits.check_time("检查 PDF 压缩流")
+
+
+def _scan_with_pdfium(data: bytes, limits: ReadLimits) -> tuple[list[_PageScan], str | None]:
     """Open the PDF with pdfium and return each page's footer-free text and OCR need, plus the title.
 
     All pdfium calls happen here, under the module lock.
@@ -161,8 +206,16 @@ def _scan_with_pdfium(data: bytes) -> tuple[list[_PageScan], str | None]:
         except pdfium.PdfiumError as exc:
             raise _unreadable_from_pdfium(exc) from exc
         try:
+            if len(pdf) > limits.pdf_pages:
+                raise UnreadableDocument(
+                    "too_many_pages",
+                    f"PDF 有 {len(pdf)} 页，超过 {limits.pdf_pages} 页的上限：不像年度报告，请人工检查",
+                )
             title = _clean_title(pdf.get_metadata_dict().get("Title"))
-            scans = [_scan_page(pdf, index) for index in range(len(pdf))]
+            scans = []
+            for index in range(len(pdf)):
+                limits.check_time(f"读取 PDF 第 {index + 1} 页")
+                scans.append(_scan_page(pdf, index))
         except pdfium.PdfiumError as exc:
             raise UnreadableDocument(
                 "truncated", f"A page of the PDF is damaged ({exc}): re-download the file."
@@ -190,13 +243,17 @@ def _scan_page(pdf: pdfium.PdfDocument, index: int) -> _PageScan:
     try:
         textpage = page.get_textpage()
         try:
+            chars = textpage.count_chars()
             text = clean_page_text(textpage.get_text_bounded())
         finally:
             textpage.close()
         reason = ""
         if len(re.sub(r"\s", "", text)) < _MIN_TEXT_CHARS:
             reason = _ocr_reason(page)
-        return _PageScan(number=index + 1, text=text, needs_ocr=bool(reason), ocr_reason=reason)
+        objects = pdfium_c.FPDFPage_CountObjects(page.raw)
+        return _PageScan(
+            number=index + 1, text=text, needs_ocr=bool(reason), ocr_reason=reason, chars=chars, objects=objects
+        )
     finally:
         page.close()
 
@@ -287,7 +344,9 @@ def _is_number(text: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _extract_tables(data: bytes, pages: Sequence[int]) -> tuple[list[_Table], list[Issue]]:
+def _extract_tables(
+    data: bytes, pages: Sequence[int], limits: ReadLimits = DEFAULT_LIMITS
+) -> tuple[list[_Table], list[Issue]]:
     """Find the tables on the given 1-based pages, parsing each page once with pdfplumber."""
     tables: list[_Table] = []
     issues: list[Issue] = []
@@ -299,6 +358,7 @@ def _extract_tables(data: bytes, pages: Sequence[int]) -> tuple[list[_Table], li
         raise UnreadableDocument("truncated", f"The PDF is damaged ({exc}): re-download the file.") from exc
     with pdf:
         for number in pages:
+            limits.check_time(f"读取 PDF 第 {number} 页的表格")
             page = pdf.pages[number - 1]
             try:
                 page_tables, from_words = _page_tables(page, number)

@@ -73,7 +73,7 @@ def test_read_document_pdf_is_dispatched_lazily(monkeypatch):
     calls = []
     fake = types.ModuleType("sources.parsing.readers.pdf")
 
-    def read_pdf(data: bytes) -> Document:
+    def read_pdf(data: bytes, limits: object = None) -> Document:
         calls.append(data)
         return Document(format="pdf", text="pdf text")
 

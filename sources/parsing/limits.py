@@ -1,0 +1,88 @@
+"""The limits of every read the parser makes, in one frozen dataclass passed down to the readers.
+
+A hostile or broken file must never hang a run or exhaust memory: each read is bounded, and
+reaching a bound refuses the document with a stable code and one Chinese line saying what to do
+(:class:`~sources.parsing.document.UnreadableDocument`):
+
+* ``not_regular_file`` — only regular files are read from disk (not ``/dev/zero``, a FIFO, a directory);
+* ``too_large`` — a file, a decompressed part (a DOCX zip member, a PDF stream), an HTML or text
+  document or a PDF page beyond its limit;
+* ``too_many_pages`` — a PDF with more pages than ``pdf_pages``;
+* ``too_deep`` — XML or HTML nested deeper than the parser accepts even after flattening;
+* ``parse_timeout`` — the parse took longer than ``parse_seconds`` (checked between pages and steps).
+
+The defaults are far above real reports (the largest are a few MB, 50 pages, 5 000 characters on a
+page) and far below what would hurt (peak memory for one document stays well under 1 GB).  The
+flows read overrides from the ``[xxgk.limits]`` settings; tests lower them to make big cases cheap.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from sources.parsing.document import UnreadableDocument
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Bounds of one parse (sizes in bytes).  ``deadline`` is set by :meth:`started`, never by hand."""
+
+    file_bytes: int = 64 * MB  # one file read from disk
+    part_bytes: int = 64 * MB  # one decompressed part: a DOCX zip member, a PDF stream (fonts, images)
+    xml_bytes: int = 16 * MB  # one XML part parsed (a DOCX document.xml)
+    inflated_bytes: int = 256 * MB  # all the PDF streams of one document together, decompressed
+    text_bytes: int = 16 * MB  # one HTML or plain-text document, as bytes
+    html_depth: int = 128  # HTML elements nested deeper are flattened (their text kept), not refused
+    pdf_pages: int = 1000  # pages of one PDF
+    page_chars: int = 50_000  # characters on one PDF page read for tables (a dense real page has ~5 000)
+    page_objects: int = 100_000  # drawing objects on one PDF page read for tables
+    parse_seconds: float = 60.0  # wall time of one parse
+    deadline: float | None = None  # time.monotonic() after which the parse stops (set by started())
+
+    def started(self) -> ReadLimits:
+        """These limits with the parse clock started now (``parse_seconds`` from now)."""
+        return replace(self, deadline=time.monotonic() + self.parse_seconds)
+
+    def check_time(self, where: str) -> None:
+        """Raise ``parse_timeout`` when the parse has run past its deadline (``where``: what it was doing)."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise UnreadableDocument(
+                "parse_timeout",
+                f"解析超过 {self.parse_seconds:g} 秒（{where}）已停止：文件可能异常，请人工检查或索取正常文件",
+            )
+
+    def check_size(self, size: int, limit: int, what: str) -> None:
+        """Raise ``too_large`` when ``size`` bytes of ``what`` exceed ``limit``."""
+        if size > limit:
+            raise UnreadableDocument("too_large", f"{what}超过 {_human(limit)} 的上限：文件异常，请人工检查")
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any] | None) -> ReadLimits:
+        """Limits from a settings mapping (unknown keys refused, values coerced to the field's type)."""
+        settings = dict(settings or {})
+        known = {f.name: f for f in fields(cls) if f.name != "deadline"}
+        unknown = sorted(set(settings) - set(known))
+        if unknown:
+            raise ValueError(f"unknown read limits {unknown}; known: {sorted(known)}")
+        values: dict[str, Any] = {}
+        for name, value in settings.items():
+            kind = float if name == "parse_seconds" else int
+            values[name] = kind(value)
+            if values[name] <= 0:
+                raise ValueError(f"read limit {name} must be positive, got {value!r}")
+        return cls(**values)
+
+
+DEFAULT_LIMITS = ReadLimits()
+
+
+def _human(size: int) -> str:
+    if size >= MB and size % MB == 0:
+        return f"{size // MB} MB"
+    if size >= 1024 and size % 1024 == 0:
+        return f"{size // 1024} KB"
+    return f"{size} 字节"

@@ -1,0 +1,155 @@
+"""Hostile documents made on the spot, cheaply: zip and Flate bombs, bare PDFs, deep nesting.
+
+A bomb of any inflated size costs about a millisecond per inflated megabyte to make and a few
+hundred kilobytes to hold: the repeated chunk is deflated once after a full flush (the compressor
+starts afresh, so each copy compresses to the same bytes) and its compressed form repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+MB = 1024 * 1024
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def deflate_repeated(head: bytes, chunk: bytes, times: int, foot: bytes, *, raw: bool) -> tuple[bytes, int, int]:
+    """``head + chunk * times + foot`` deflated (raw for zip, zlib-wrapped for PDF): (data, size, crc32)."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -15 if raw else 15)
+    first = c.compress(head) + c.flush(zlib.Z_FULL_FLUSH)
+    segment = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+    assert c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH) == segment  # the trick holds
+    data = first + segment * times + c.compress(foot) + c.flush()
+    crc, adler = zlib.crc32(head), zlib.adler32(head)
+    for _ in range(times):
+        crc, adler = zlib.crc32(chunk, crc), zlib.adler32(chunk, adler)
+    crc, adler = zlib.crc32(foot, crc), zlib.adler32(foot, adler)
+    if not raw:  # the trailer checksum covers every copy, not the two the compressor saw
+        data = data[:-4] + struct.pack(">I", adler)
+    return data, len(head) + len(chunk) * times + len(foot), crc
+
+
+def zip_file(members: list[tuple[str, bytes, int, int]]) -> bytes:
+    """A zip of ``(name, raw deflate data, inflated size, crc32)`` members, sizes as declared."""
+    out, central = bytearray(), bytearray()
+    for name, data, size, crc in members:
+        encoded = name.encode()
+        offset = len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(data), size, len(encoded), 0)
+        out += encoded + data
+        central += struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            20,
+            20,
+            0,
+            8,
+            0,
+            0x21,
+            crc,
+            len(data),
+            size,
+            len(encoded),
+            0,
+            0,
+            0,
+            0,
+            0,
+            offset,
+        )
+        central += encoded
+    start = len(out)
+    out += central
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), start, 0)
+    return bytes(out)
+
+
+def member(name: str, content: bytes) -> tuple[str, bytes, int, int]:
+    """A zip member holding ``content`` (deflated for real)."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return name, c.compress(content) + c.flush(), len(content), zlib.crc32(content)
+
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+DOC_HEAD = f'<?xml version="1.0" encoding="UTF-8"?><w:document {W}><w:body>'.encode()
+DOC_FOOT = b"</w:body></w:document>"
+
+
+def paragraph(text: str) -> bytes:
+    return f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>".encode()
+
+
+def docx_bomb(inflated: int) -> bytes:
+    """A .docx whose valid ``word/document.xml`` inflates to about ``inflated`` bytes."""
+    chunk = paragraph("本年新收政府信息公开申请数量") * (MB // 80)
+    data, size, crc = deflate_repeated(DOC_HEAD, chunk, max(1, inflated // len(chunk)), DOC_FOOT, raw=True)
+    return zip_file([("word/document.xml", data, size, crc)])
+
+
+def pdf_file(contents: list[bytes], *, filters: list[str | None] | None = None) -> bytes:
+    """A PDF with one page per content stream (``filters[i]`` names the stream's /Filter, if any)."""
+    filters = filters or [None] * len(contents)
+    n = len(contents)
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(n)) + b"] /Count %d >>" % n,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    for i, (content, flt) in enumerate(zip(contents, filters, strict=True)):
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> "
+            b"/Contents %d 0 R >>" % (5 + 2 * i)
+        )
+        extra = f" /Filter /{flt}".encode() if flt else b""
+        objects.append(b"<< /Length %d%s >>\nstream\n" % (len(content), extra) + content + b"\nendstream")
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def text_page(text: str) -> bytes:
+    return f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+
+
+def flate_page_bomb(inflated: int) -> bytes:
+    """A one-page PDF whose content stream inflates to about ``inflated`` bytes (text, then blanks)."""
+    chunk = b" " * MB
+    data, _size, _crc = deflate_repeated(text_page("x") + b"\n", chunk, max(1, inflated // MB), b"", raw=False)
+    return pdf_file([data], filters=["FlateDecode"])
+
+
+def peak_parse(path: Path, limits: dict | None = None) -> dict:
+    """Parse ``path`` in a fresh interpreter: ``{"code", "error", "template", "maxrss_mb"}`` (peak memory)."""
+    script = (
+        "import json, resource, sys\n"
+        "from sources.parsing.limits import ReadLimits\n"
+        "from sources.parsing.parse import parse_path\n"
+        "r = parse_path(sys.argv[1], ReadLimits(**json.loads(sys.argv[2])))\n"
+        "issues = r['issues']\n"
+        "print(json.dumps({'code': issues[0]['code'] if r.get('error') else None, 'error': r.get('error'),\n"
+        "    'template': r.get('template'), 'maxrss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path), json.dumps(limits or {})],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
