@@ -7,7 +7,9 @@
   (private, loopback, link-local…) whose address is not itself listed is **refused**, not fetched;
 * retries with exponential back-off on 5xx/429, timeouts and connection resets;
 * a minimum interval between two requests to the same host (politeness), shared across threads;
-* a maximum document size (``Content-Length`` checked first, then the stream is cut off);
+* a maximum document size (``Content-Length`` checked first, then the stream is cut off) and a
+  maximum wall time per document, all attempts and redirects together (a server dripping a byte
+  every few seconds is cut when the budget is spent, not after every retry's own timeout);
 * conditional requests (``If-None-Match`` / ``If-Modified-Since`` from the archive's last download of
   that URL), so an unchanged report is not downloaded again (``not_modified``);
 * soft errors: an HTML page served with 200 that is really an error page or a login wall, and has no
@@ -52,7 +54,11 @@ _MISSING = {404, 410}
 
 @dataclass(frozen=True)
 class FetchConfig:
-    """Fetch limits.  ``retries`` are extra attempts after the first; back-off is ``backoff * 2**n`` s."""
+    """Fetch limits.  ``retries`` are extra attempts after the first; back-off is ``backoff * 2**n`` s.
+
+    ``timeout`` bounds each network wait (connect, one read); ``max_seconds`` the whole fetch of one
+    URL — every attempt, back-off and redirect together; ``max_bytes`` one body.
+    """
 
     timeout: float = 30.0
     retries: int = 3
@@ -61,7 +67,7 @@ class FetchConfig:
     min_interval: float = 1.0
     max_bytes: int = 64 * 1024 * 1024
     max_redirects: int = 5
-    max_seconds: float = 600.0
+    max_seconds: float = 300.0
     user_agent: str = "xxgk/0.1 (government information disclosure report archive)"
     trust_env: bool = True  # honour HTTP(S)_PROXY / NO_PROXY from the environment
 
@@ -257,8 +263,9 @@ class Fetcher:
         return min(delay, self.config.backoff_max)
 
     # ---------------------------------------------------------------- one request, with retries
-    def _read(self, response: httpx.Response, started: float) -> tuple[bytes | None, int]:
-        """The body, or ``(None, bytes received)`` when it exceeds ``max_bytes``."""
+    def _read(self, response: httpx.Response, deadline: float) -> tuple[bytes | None, int]:
+        """The body, or ``(None, bytes received)`` when it exceeds ``max_bytes``; :class:`_TooSlow`
+        when the fetch's ``deadline`` passes while it arrives."""
         limit = self.config.max_bytes
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > limit and "content-encoding" not in response.headers:
@@ -268,14 +275,19 @@ class Fetcher:
             buf += chunk
             if len(buf) > limit:
                 return None, len(buf)
-            if time.monotonic() - started > self.config.max_seconds:
-                raise _TooSlow(f"download took longer than {self.config.max_seconds:g} s")
+            if time.monotonic() > deadline:
+                raise _TooSlow(self._too_slow())
         return bytes(buf), len(buf)
 
-    def _send(self, url: str, headers: dict[str, str], has_prior: bool) -> _Try | tuple[str, str | None]:
+    def _too_slow(self) -> str:
+        return f"下载总时长超过 {self.config.max_seconds:g} 秒的上限（max_seconds，含重试）"
+
+    def _send(
+        self, url: str, headers: dict[str, str], has_prior: bool, deadline: float
+    ) -> _Try | tuple[str, str | None]:
         """One request: a final :class:`_Try`, or ``(retry reason, Retry-After)`` to try again."""
-        started = time.monotonic()
-        with self.client.stream("GET", url, headers=headers) as r:
+        wait = max(0.001, min(self.config.timeout, deadline - time.monotonic()))  # no network wait past the deadline
+        with self.client.stream("GET", url, headers=headers, timeout=httpx.Timeout(wait)) as r:
             code, hdrs = r.status_code, _headers(r)
             if code in _REDIRECTS and r.headers.get("location"):
                 return _Try("redirect", 0, code, hdrs, location=urljoin(url, r.headers["location"].strip()))
@@ -287,7 +299,7 @@ class Fetcher:
                 return f"HTTP {code}", r.headers.get("retry-after")
             if not 200 <= code < 300:
                 return _Try("failed", 0, code, hdrs, reason=f"HTTP {code}")
-            body, received = self._read(r, started)
+            body, received = self._read(r, deadline)
             if body is None:
                 return _Try(
                     "oversized",
@@ -300,8 +312,8 @@ class Fetcher:
                 )
             return _Try("ok", 0, code, hdrs, body=body, downloaded=received)
 
-    def _request(self, url: str, prior: ArchiveEntry | None) -> _Try:
-        """GET ``url`` (conditionally when ``prior`` is known), retrying transient failures."""
+    def _request(self, url: str, prior: ArchiveEntry | None, deadline: float) -> _Try:
+        """GET ``url`` (conditionally when ``prior`` is known), retrying transient failures until ``deadline``."""
         headers = {}
         if prior is not None and prior.etag:
             headers["If-None-Match"] = prior.etag
@@ -309,9 +321,11 @@ class Fetcher:
             headers["If-Modified-Since"] = prior.last_modified
         reason, total = "no attempt", self.config.retries + 1
         for attempt in range(1, total + 1):
+            if time.monotonic() >= deadline:
+                return _Try("failed", attempt - 1, reason=f"{self._too_slow()}; {reason}")
             self._wait_turn(url)
             try:
-                outcome = self._send(url, headers, prior is not None and bool(headers))
+                outcome = self._send(url, headers, prior is not None and bool(headers), deadline)
             except (httpx.TimeoutException, _TooSlow) as exc:
                 outcome = (f"timeout ({type(exc).__name__}: {exc})", None)
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
@@ -322,8 +336,10 @@ class Fetcher:
                 outcome.attempts = attempt
                 return outcome
             reason, retry_after = outcome
+            if time.monotonic() >= deadline:
+                return _Try("failed", attempt, reason=f"{self._too_slow()}; {reason}")
             if attempt < total:
-                self._sleep(self._backoff(attempt, retry_after))
+                self._sleep(min(self._backoff(attempt, retry_after), max(0.0, deadline - time.monotonic())))
         return _Try("failed", total, reason=f"{reason} after {total} attempts")
 
     # ---------------------------------------------------------------- one URL, redirects followed
@@ -335,6 +351,7 @@ class Fetcher:
         """Request ``url``, following allowed redirects; store a 200 body; load a 304's from the archive."""
         chain: list[str] = []
         current, downloaded = url, 0
+        deadline = time.monotonic() + self.config.max_seconds  # one budget for every attempt and redirect
         for _ in range(self.config.max_redirects + 1):
             refusal = self.check_url(current, allowed_hosts)
             if refusal:
@@ -342,7 +359,7 @@ class Fetcher:
                 return _Hop("refused", url, [*chain, current], reason=what + refusal, downloaded=downloaded)
             chain.append(current)
             prior = self._prior(current)
-            t = self._request(current, prior)
+            t = self._request(current, prior, deadline)
             downloaded += t.downloaded
             if t.status == "redirect" and t.location:
                 current = t.location
@@ -492,7 +509,14 @@ class Fetcher:
                     url, "oversized", reason=f"larger than max_bytes={self.config.max_bytes}", fetched_at=utc_now()
                 )
             )
-        data = p.read_bytes()
+        from sources.parsing.document import UnreadableDocument
+        from sources.parsing.parse import read_file
+
+        try:
+            data = read_file(p, self.config.max_bytes)  # a regular file, cut at the limit even if it grows
+        except UnreadableDocument as exc:
+            status = "oversized" if exc.code == "too_large" else "missing"
+            return self._record(FetchResult(url, status, reason=f"{p}: {exc.message}", fetched_at=utc_now()))
         prior = self._prior(url)
         if prior is not None and prior.sha256 == sha256_hex(data):
             entry, status = self.archive.mark_checked(url) or prior, "not_modified"

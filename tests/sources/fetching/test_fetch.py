@@ -130,6 +130,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(301, headers={"Location": "/reports/2023.html"})
         elif p == "/redirect/loop":
             self._send(302, headers={"Location": "/redirect/loop"})
+        elif p == "/drip":  # a server dripping one byte at a time, forever (until the client hangs up)
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.send_header("Content-Type", "application/pdf")
+            self.end_headers()
+            for _ in range(300):
+                try:
+                    self.wfile.write(b"%")
+                    self.wfile.flush()
+                except OSError:
+                    break
+                time.sleep(0.1)
         elif p == "/big":
             self._send(200, BIG, {"Content-Type": "application/pdf"})
         elif p == "/big-stream":
@@ -284,6 +296,15 @@ def test_timeout_is_retried_then_fails(site, tmp_path):
         result = fetcher.fetch(f"{site.base}/slow", ALLOWED)
     assert (result.status, result.attempts) == ("failed", 2)
     assert result.reason.startswith("timeout (ReadTimeout") and time.monotonic() - started < 1.5
+
+
+def test_a_dripping_server_is_cut_by_the_total_budget_not_retried_past_it(site, tmp_path):
+    """``max_seconds`` bounds the whole fetch: the first attempt spends it, no retry starts after it."""
+    config = FetchConfig(timeout=2, retries=3, backoff=0.01, min_interval=0, max_seconds=0.5, trust_env=False)
+    with Fetcher(Archive(tmp_path), config) as fetcher:
+        result = fetcher.fetch(f"{site.base}/drip", ALLOWED)
+    assert (result.status, result.attempts, site.hits["/drip"]) == ("failed", 1, 1)
+    assert "max_seconds" in result.reason and "0.5 秒" in result.reason and result.sha256 is None
 
 
 def test_connection_reset_is_retried(site, fetcher):
