@@ -203,11 +203,16 @@ def ingest_paths(
     blobs: list[tuple[str, bytes, str]] = []
     seen: set[str] = set()
     unreadable: list[DocumentOutcome] = []
+    from flows.limits import read_limits
+    from sources.parsing.document import UnreadableDocument
+    from sources.parsing.parse import read_file
+
+    limits = read_limits()
     for f in expand_paths(paths):
         try:
-            data = f.read_bytes()
-        except OSError as exc:
-            reason = f"无法读取文件：{exc.strerror or exc}"
+            data = read_file(f, limits.file_bytes)  # regular files only, at most file_bytes
+        except UnreadableDocument as exc:
+            reason = f"无法读取文件：{exc.message}"
             unreadable.append(DocumentOutcome(str(f), None, None, None, None, None, "rejected", False, reason=reason))
             continue
         digest = sha256(data).hexdigest()
@@ -223,7 +228,7 @@ def ingest_paths(
         if digest in known:
             unchanged.append(_unchanged(path, known[digest]))
         else:
-            parsed.append(apply_identity(parse_bytes(data, path), agency, year))
+            parsed.append(apply_identity(parse_bytes(data, path, limits=limits), agency, year))
     summary = ingest_documents(
         parsed, warehouse=cfg, data_docs=data_docs, skip_known=False, parse_seconds=time.perf_counter() - started
     )

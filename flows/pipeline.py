@@ -433,17 +433,27 @@ def parse_cache_key(_context: Any, parameters: Mapping[str, Any]) -> str:
     from sources.parsing.assemble import PARSER_VERSION
 
     shas = sorted(sha for sha, _label in parameters["items"])
-    digest = hashlib.sha256("\n".join([PARSER_VERSION, code_fingerprint(), *shas]).encode()).hexdigest()
+    parts = [PARSER_VERSION, code_fingerprint(), repr(_read_limits()), *shas]  # other limits, other outcome
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return f"xxgk-parse-{digest}"
 
 
+@functools.cache
+def _read_limits() -> Any:
+    """The project's parse limits (``flows.limits``), read once per process."""
+    from flows.limits import read_limits
+
+    return read_limits()
+
+
 def parse_item(item: tuple[str, str, str]) -> dict[str, Any]:
-    """Parse one archived document ``(sha256, label, archive root)``; a crash becomes a marked result."""
+    """Parse one archived document ``(sha256, label, archive root)`` within the project's read limits;
+    a crash becomes a marked result."""
     sha, label, root = item
     from sources.parsing.parse import parse_bytes
 
     try:
-        return parse_bytes(Archive(root).get(sha), label)
+        return parse_bytes(Archive(root).get(sha), label, limits=_read_limits())
     except Exception as exc:  # the parser reports unreadable files itself; this is a bug or a lost object
         return {"source": {"sha256": sha, "path": label}, PARSE_FAILED: _reason(exc)}
 
@@ -930,7 +940,9 @@ def run_year(opts: RunOptions) -> YearSummary:
     progress.begin(str(opts.year))
     progress.set_total("agencies", len(ids))
     progress.set_total("fetched", len(ids))
-    config = FetchConfig(**{"min_interval": opts.min_interval, **(opts.fetch_options or {})})
+    from flows.limits import fetch_settings
+
+    config = FetchConfig(**{**fetch_settings(), "min_interval": opts.min_interval, **(opts.fetch_options or {})})
     archive = Archive(opts.warehouse.db_path.parent / "archive")
     key = uuid.uuid4().hex
     timings: dict[str, float] = {}

@@ -40,15 +40,18 @@ def sample_paths() -> list[Path]:
 
 @app.command()
 def parse(
-    files: Annotated[list[Path], typer.Argument(help="Report files (HTML, PDF, DOCX, text).")],
+    # readable=False: an unreadable file is that file's error object, not a usage error stopping the others
+    files: Annotated[list[Path], typer.Argument(help="Report files (HTML, PDF, DOCX, text).", readable=False)],
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one object per document.")] = False,
 ) -> None:
     """Parse report files and print their statutory tables (or JSON Lines with --json)."""
+    from flows.limits import read_limits
     from sources.parsing.parse import parse_path
 
+    limits = read_limits()
     failed = 0
     for path in files:
-        result = parse_path(path)
+        result = parse_path(path, limits)
         if result.get("error"):
             failed += 1
             error(result["error"])

@@ -41,10 +41,10 @@ def run(mixed, prefect_harness):
     crash_text = (site.root / "crash" / "2023" / "report.txt").read_bytes()
     real = sources.parsing.parse.parse_bytes
 
-    def parse_bytes(data: bytes, path: str, content_type: str | None = None):
+    def parse_bytes(data: bytes, path: str, content_type: str | None = None, **kw):
         if data == crash_text:
             raise RuntimeError("boom in the reader")
-        return real(data, path, content_type)
+        return real(data, path, content_type, **kw)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(sources.parsing.parse, "parse_bytes", parse_bytes)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -81,3 +84,67 @@ def test_parse_human_output_shows_chinese_tables(tmp_path):
     assert "表三 收到和处理政府信息公开申请情况" in result.stdout
     assert "一、本年新收政府信息公开申请数量" in result.stdout
     assert "示例县应急管理局" in result.stdout
+
+
+def _invoke_as_unprivileged(args: list[str]) -> tuple[int, str, str]:
+    """``xxgk`` with ``args`` as a user the file permissions apply to (root reads everything: a forked
+    child drops to ``nobody`` first, after this process has imported everything the parse needs)."""
+    if os.geteuid() != 0:
+        result = CliRunner().invoke(app, args)
+        return result.exit_code, result.stdout, result.stderr
+    CliRunner().invoke(app, [*args[:1], *args[2:]])  # warm up: every module the parse imports, as root
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            result = CliRunner().invoke(app, args)
+            payload = json.dumps([result.exit_code, result.stdout, result.stderr]).encode()
+        except BaseException as exc:  # report anything to the parent
+            payload = json.dumps([-1, "", repr(exc)]).encode()
+        with os.fdopen(write, "wb") as fh:
+            fh.write(payload)
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as fh:
+        data = fh.read()
+    os.waitpid(pid, 0)
+    code, stdout, stderr = json.loads(data)
+    return code, stdout, stderr
+
+
+def test_an_unreadable_file_is_its_own_error_and_the_others_are_parsed():
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:  # pytest's tmp_path is not reachable by nobody
+        Path(folder).chmod(0o755)
+        _unreadable_and_good(Path(folder))
+
+
+def _unreadable_and_good(tmp_path: Path) -> None:
+    locked = tmp_path / "locked.pdf"
+    locked.write_bytes(b"%PDF-1.4 not readable by anyone\n%%EOF\n")
+    locked.chmod(0)
+    good = tmp_path / "good.txt"
+    good.write_text(_report_text(), encoding="utf-8")
+    good.chmod(0o644)
+    code, stdout, stderr = _invoke_as_unprivileged(["parse", str(locked), str(good), "--json"])
+    assert code == 1, stderr
+    bad, ok = [json.loads(line) for line in stdout.splitlines()]
+    assert bad["source"]["path"] == str(locked) and bad["issues"][0]["code"] == "cannot_open"
+    assert "无法打开文件" in bad["error"] and bad["cells"] == []
+    assert ok["error"] is None and ok["template"] == "gov2021" and ok["year"] == 2023
+    assert str(locked) in stderr and "Usage" not in stderr
+    code, stdout, stderr = _invoke_as_unprivileged(["parse", str(locked), str(good)])
+    assert code == 1 and "无法打开文件" in stdout + stderr and "示例县应急管理局" in stdout
+
+
+def test_special_files_are_refused_each_on_its_own_line(tmp_path):
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    good = tmp_path / "good.txt"
+    good.write_text(_report_text(), encoding="utf-8")
+    result = CliRunner().invoke(app, ["parse", "/dev/zero", str(fifo), str(good), "--json"])
+    assert result.exit_code == 1
+    zero, pipe, ok = [json.loads(line) for line in result.stdout.splitlines()]
+    assert zero["issues"][0]["code"] == pipe["issues"][0]["code"] == "not_regular_file"
+    assert ok["template"] == "gov2021"
