@@ -62,11 +62,12 @@ def schedule_specs(sources: str | Path | None = None, warehouse: str | Path | No
 
 def build_deployments(sources: str | Path | None = None, warehouse: str | Path | None = None) -> list[Any]:
     """The Prefect ``RunnerDeployment`` objects of :func:`schedule_specs` (cron in Asia/Shanghai)."""
+    from prefect import Flow
     from prefect.schedules import Cron
 
     from flows.pipeline import annual_run, quarterly_run
 
-    flows = {"annual-run": annual_run, "quarterly-run": quarterly_run}
+    flows: dict[str, Flow[..., Any]] = {"annual-run": annual_run, "quarterly-run": quarterly_run}
     return [
         flows[s.flow].to_deployment(
             name=s.name,

@@ -6,7 +6,7 @@ became of each agency in ``qa.acquisitions`` (``warehouse/acquisitions.py``) —
 still missing after the deadline, with everything tried.  One failing agency never stops the run:
 it is recorded as ``failed`` with the step and the reason, and the others complete.
 
-Shape (STACK-NOTES §6: Prefect's cost per task run is ~80 ms, so documents are batched)::
+Shape (Prefect's cost per task run is ~80 ms with its SQLite server, so documents are batched)::
 
     agencies ─chunks─▶ fetch-chunk tasks (fetch processes × threads inside, per-host limit and
                          │               politeness, retried)

@@ -114,7 +114,10 @@ class ApiStarter:
             env.update({"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"})
         elif env.get("PREFECT_SERVER_LOGGING_LEVEL") == "CRITICAL":  # our quiet default: a served server logs
             env.pop("PREFECT_SERVER_LOGGING_LEVEL")
-        app_dir = str(Path(importlib.util.find_spec("prefect").origin).parent.parent)  # type: ignore[arg-type]
+        spec = importlib.util.find_spec("prefect")
+        if spec is None or spec.origin is None:
+            raise RuntimeError("prefect is not installed: pip install -e . in the project's environment")
+        app_dir = str(Path(spec.origin).parent.parent)
         self.process = subprocess.Popen(
             [
                 sys.executable,

@@ -153,7 +153,7 @@ def to_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
     unknown = {k for r in rows for k in r} - set(ACQUISITIONS.names)
     if unknown:
         raise ValueError(f"unknown acquisition columns: {sorted(unknown)}")
-    bad = sorted({r.get("status") for r in rows} - set(STATUSES))
+    bad = sorted({r.get("status") for r in rows} - set(STATUSES), key=str)
     if bad:
         raise ValueError(f"unknown acquisition status {bad}; expected one of {STATUSES}")
     return pa.Table.from_pylist([{n: r.get(n) for n in ACQUISITIONS.names} for r in rows], schema=ACQUISITIONS)

@@ -1,4 +1,4 @@
-"""Parsed reports (parse-output.md dicts) → the Arrow tables dlt loads into the staging layer.
+"""Parse results (``xxgk parse --json``, ``sources/README.md``) → the Arrow tables dlt loads into staging.
 
 Pure functions, no I/O.  The Arrow schemas below are the single declaration of the staging
 shape; the published tables (``warehouse/schema.py``) are created from the same schemas, and the
@@ -211,11 +211,11 @@ _ADDRESS = r"^(?P<table_id>[^.]*)(?:\.(?P<row_key>[^.]*))?(?:\.(?P<col_key>[^.]*
 def _address_parts(addresses: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
     """``t3.granted.natural_person`` → (``t3``, ``granted``, ``natural_person``); missing parts are ''."""
     parts = pc.extract_regex(addresses, _ADDRESS)
-    return tuple(pc.struct_field(parts, name) for name in ("table_id", "row_key", "col_key"))  # type: ignore[return-value]
+    return tuple(pc.struct_field(parts, name) for name in ("table_id", "row_key", "col_key"))
 
 
 def cells_table(docs: Sequence[tuple[str, Mapping[str, Any]]]) -> pa.Table:
-    """The ``cells`` table of (version_id, parse-output dict) pairs: one row per cell, column-wise.
+    """The ``cells`` table of (version_id, parse result) pairs: one row per cell, column-wise.
 
     No per-cell dict is built: each column is one list comprehension, then Arrow does the rest.
     """

@@ -73,7 +73,7 @@ def _resources(frames: dict[str, pa.Table]):
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
                 pass  # a different type: left to dlt's frozen data_type contract
         out.append(
-            dlt.resource(
+            dlt.resource(  # type: ignore[call-overload]  # dlt loads Arrow tables; its overloads list only lists/iterators
                 table,
                 name=name,
                 write_disposition={"disposition": "merge", "strategy": "delete-insert"},

@@ -142,7 +142,7 @@ def apply_run(
     identity = _identity(con, order)
     winners, beaten = _winners(order, decisions, identity)
     state_rows = _state_rows(order, decisions, rejected, beaten, identity, run_id, decided_at)
-    states = {r["version_id"]: str(r["state"]) for r in state_rows}
+    states = {str(r["version_id"]): str(r["state"]) for r in state_rows}
     promote_ids = list(winners.values())
     # versions of this run that are published now but no longer pass: taken out of pub
     unpublish_ids = [vid for vid in order if states[vid] in ("quarantined", "rejected")]

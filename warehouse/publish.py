@@ -154,7 +154,7 @@ def make_pipeline(cfg: WarehouseConfig):  # -> dlt.Pipeline
     from dlt.common.exceptions import MissingDependencyException
 
     logging.getLogger("dlt").setLevel(logging.ERROR)
-    dataset = dlt.config.get(f"pipelines.{PIPELINE_NAME}.dataset_name") or DEFAULT_DATASET
+    dataset: str | None = dlt.config.get(f"pipelines.{PIPELINE_NAME}.dataset_name") or DEFAULT_DATASET
     try:
         return dlt.pipeline(pipeline_name=PIPELINE_NAME, pipelines_dir=str(cfg.dlt_dir), dataset_name=str(dataset))
     except MissingDependencyException as exc:

@@ -96,7 +96,8 @@ def failing_checks(
     """
     if not is_initialised(con) or not has_table(con, "qa", "v_failing_checks"):
         return []
-    where, params = ["true"], []
+    where: list[str] = ["true"]
+    params: list[Any] = []
     if agency:
         where.append("(agency LIKE ? OR agency_key LIKE ?)")
         params += [f"%{agency}%", f"%{agency}%"]

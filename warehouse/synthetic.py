@@ -1,4 +1,4 @@
-"""Synthetic parse results (parse-output.md dicts) of consistent statutory reports.
+"""Synthetic parse results (the ``xxgk parse --json`` objects of ``sources/README.md``) of consistent statutory reports.
 
 For the benchmark and for warehouse tests that need many reports without parsing documents:
 :func:`synthetic_cells` gives an arithmetically consistent value for every cell of a template
@@ -115,7 +115,7 @@ def synthetic_report(
     path: str | None = None,
     revision: int = 0,
 ) -> dict[str, Any]:
-    """The parse-output dict of a report with these cell values.
+    """The parse result (``xxgk parse --json`` object) of a report with these cell values.
 
     Values: int/float → NUMBER/ZERO; None → EMPTY (blank cell); "/" and the other placeholders of
     :data:`sources.parsing.numbers.NA_FORMS` → NA; other strings → TEXT.

@@ -3,7 +3,7 @@
 Prints four figures (asserts nothing), each with the target of the issue for 10,000 reports (about
 2 million cells) on the 2-core machine:
 
-* **load** — the parse-output dicts to Arrow and one dlt merge into ``stg`` (target ≤ 60 s);
+* **load** — the parse results to Arrow and one dlt merge into ``stg`` (target ≤ 60 s);
 * **validation** — every rule on every report: the SQL check view, one GX run over all check rows,
   the Python reference, assembling the results and the decisions (≤ 30 s);
 * **promotion** — the one transaction writing ``qa`` and ``pub`` (≤ 10 s);
@@ -51,7 +51,7 @@ make_pipeline(cfg)
 
 
 def synthetic_batch(n: int, year: int = 2023) -> list[dict[str, Any]]:
-    """``n`` consistent synthetic reports of ``year`` (2019 or later), one per agency (parse-output dicts),
+    """``n`` consistent synthetic reports of ``year`` (2019 or later), one per agency (parse results),
     in the template the year requires (:func:`sources.rules.expected_edition`)."""
     variant = next(t for t, edition in rules.EDITIONS.items() if edition == rules.expected_edition(year))
     return [

@@ -45,11 +45,12 @@ def one_line_errors(*also: type[Exception]) -> Iterator[None]:
     from sources.registry import RegistryError
     from warehouse.db import WarehouseError
 
+    one_line: tuple[type[Exception], ...] = (WarehouseError, *also)
     try:
         yield
     except RegistryError as exc:
         for problem in exc.problems:
             error(problem)
         raise typer.Exit(code=2) from None
-    except (WarehouseError, *also) as exc:
+    except one_line as exc:
         raise fail(exc) from None

@@ -21,11 +21,14 @@ import io
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from matplotlib.typing import RcKeyType
 
 from flows.report.data import OUTCOME_GROUPS, STATE_LABELS, Report, RuleCount, TrendPoint
 
@@ -79,7 +82,7 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-def _style() -> dict[str, object]:
+def _style() -> dict[RcKeyType, Any]:
     family = cjk_font()
     return {
         "font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
@@ -94,6 +97,13 @@ def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, facecolor="white")
     return buf.getvalue()
+
+
+def _integer_ticks(axis: Any) -> None:
+    """Whole-number ticks on ``axis`` (counts of reports); its default locator is an AutoLocator, a MaxNLocator."""
+    locator = axis.get_major_locator()
+    if isinstance(locator, MaxNLocator):
+        locator.set_params(integer=True)
 
 
 def _wrap(text: str, width: int) -> str:
@@ -120,7 +130,7 @@ def region_chart(region_states: Mapping[str, Mapping[str, int]], year: int) -> b
             left = [a + b for a, b in zip(left, values, strict=True)]
         ax.set_xlabel("机关数")
         ax.set_title(f"各地区 {year} 年度报告状态", loc="left", fontsize=12)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        _integer_ticks(ax.xaxis)
         ax.legend(ncols=3, loc="lower right", bbox_to_anchor=(1, 1), frameon=False)
         return _png(fig)
 
@@ -142,7 +152,7 @@ def rules_chart(counts: Sequence[RuleCount]) -> bytes | None:
         )
         ax.bar_label(bars, padding=3, fontsize=9)
         ax.set_xlabel("报告数")
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        _integer_ticks(ax.xaxis)
         ax.set_title("最常未通过的校验规则（红：错误，阻止发布；黄：警告）", loc="left", fontsize=12)
         ax.tick_params(axis="y", labelsize=8.5)
         return _png(fig)

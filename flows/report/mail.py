@@ -125,7 +125,7 @@ def build_message(content: Content, sender: str, recipients: Sequence[str], reci
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(content.text, subtype="plain", charset="utf-8", cte="base64")
     msg.add_alternative(content.html, subtype="html", charset="utf-8", cte="base64")
-    html_part = msg.get_payload()[1]
+    html_part = list(msg.iter_parts())[1]  # text/plain, then text/html
     for cid, png in content.images.items():
         html_part.add_related(
             png,

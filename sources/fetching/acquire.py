@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sources.fetching.archive import utc_now
@@ -66,22 +67,24 @@ def acquire(agency: Agency, year: int, fetcher: Fetcher, *, today: date | None =
     """
     found = discover(agency, year, fetcher)
     tried = list(found.listing_fetches)
-    base = dict(
+    deadline = report_deadline(year, agency.name)
+    outcome = partial(
+        Acquisition,
         agency_id=agency.id,
         year=year,
         candidates=found.candidates,
         notes=found.notes,
-        deadline=report_deadline(year, agency.name),
+        deadline=deadline,
         checked_at=utc_now(),
     )
     for candidate in found:
         result = fetcher.fetch_candidate(candidate, agency, year)
         tried.append(result)
         if result.ok:
-            return Acquisition(status=result.status, result=result, tried=tuple(tried), **base)
+            return outcome(status=result.status, result=result, tried=tuple(tried))
     today = today or datetime.now(CHINA_TZ).date()
     if any(r.status in ("failed", "oversized") for r in tried):
         status = "failed"
     else:
-        status = "missing" if today > base["deadline"] else "not_due"
-    return Acquisition(status=status, result=None, tried=tuple(tried), reason=_summary(tried, found.notes), **base)
+        status = "missing" if today > deadline else "not_due"
+    return outcome(status=status, result=None, tried=tuple(tried), reason=_summary(tried, found.notes))

@@ -50,7 +50,7 @@ def _usable_href(href: str) -> bool:
 def _anchors(soup, selector: str | None) -> list:
     if not selector:
         return soup.find_all("a", href=True)
-    out = []
+    out: list = []
     for el in soup.select(selector):
         out += [el] if el.name == "a" and el.has_attr("href") else el.find_all("a", href=True)
     return out

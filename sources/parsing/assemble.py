@@ -555,7 +555,7 @@ def _completeness_issues(template: Template, walk: Walk, sections: list[str]) ->
 
 
 def empty_result(**fields: Any) -> dict[str, Any]:
-    """A parse result with nothing read (the keys of parse-output.md except ``source``), ``fields`` set."""
+    """A parse result with nothing read (every key of a parse result but ``source``), ``fields`` set."""
     result: dict[str, Any] = {
         "agency": None,
         "year": None,
@@ -571,7 +571,7 @@ def empty_result(**fields: Any) -> dict[str, Any]:
 
 
 def parse_document(doc: Document) -> dict[str, Any]:
-    """The parse result of one Document (everything of parse-output.md except ``source``)."""
+    """The parse result of one Document (everything of the parse result except ``source``)."""
     agency, year = find_title(doc)
     template_id, issues = detect_template(doc)
     issues = list(doc.issues) + issues

@@ -71,7 +71,7 @@ def parse_cell(text: str | None, value_type: str = "count") -> CellValue:
         note = annotated.group(3)
     unit_match = _UNIT.search(s)
     unit = unit_match.group(1) if unit_match else None
-    if unit:
+    if unit_match and unit:
         s = s[: unit_match.start()]
     if value_type == "signed_count":
         return _signed(s, unit, note)

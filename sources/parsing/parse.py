@@ -1,4 +1,4 @@
-"""The parse entry point: bytes of one document → the JSON object of ``xxgk parse`` (parse-output.md).
+"""The parse entry point: bytes of one document → the JSON object of ``xxgk parse`` (its fields: ``sources/README.md``).
 
 Format detection and reading live in :mod:`sources.parsing.readers`; mapping rows to template cells in
 :mod:`sources.parsing.assemble`.  This module adds the ``source`` block (path, sha256, format, size) and

@@ -127,7 +127,8 @@ class _Checker:
         if not isinstance(raw, dict):
             self.add(line, None, "[[oversight]] must be a table")
             return None
-        entry = raw.get("id") if isinstance(raw.get("id"), str) else f"oversight #{index + 1}"
+        raw_id = raw.get("id")
+        entry = raw_id if isinstance(raw_id, str) else f"oversight #{index + 1}"
         for key in sorted(set(raw) - _OVERSIGHT_KEYS):
             self.add(self.text.line_of("oversight", index, key), entry, f"unknown key {key!r}")
         ok = self._required_str(raw, ("id", "name"), "oversight", index, entry)
@@ -229,6 +230,7 @@ class _Checker:
     def _sources(self, raw: dict, index: int, entry: str, hosts: list[str] | None) -> list[ReportSource]:
         sources: list[ReportSource] = []
         for key in raw:
+            src: ReportSource | None
             if key == "reports":
                 src = self._direct(raw[key], index, entry)
             elif key == "listing":

@@ -130,7 +130,7 @@ class CheckResult:
     message: str
 
     def to_json(self) -> dict[str, object]:
-        """The parse-output form: rule_id, instance, severity, outcome, lhs, rhs, message."""
+        """The parse-result form: rule_id, instance, severity, outcome, lhs, rhs, message."""
         return {
             "rule_id": self.rule_id,
             "instance": self.instance,

@@ -196,9 +196,11 @@ def _build(template_id: str) -> Template:
     )  # 自然人: the first applicant column, printed only in the header
     t4 = spec["tables"]["t4"]
     t4_columns, t4_rows = _columns(t4["columns"]), _rows(t4["rows"], all_data=True)
-    t3_words = {k for item in (*t3_columns, *t3_rows) for k in item.match_keys}
+    t3_items: tuple[Column | RowDef, ...] = (*t3_columns, *t3_rows)
+    t3_words = {k for item in t3_items for k in item.match_keys}
     # 行政诉讼 spans the two litigation blocks in the printed header (their header_group); it is no block.
-    t4_words = [k for item in (*t4_rows, *t4_columns) for k in item.match_keys] + [
+    t4_items: tuple[Column | RowDef, ...] = (*t4_rows, *t4_columns)
+    t4_words = [k for item in t4_items for k in item.match_keys] + [
         normalize_label(r.header_group) for r in t4_rows if r.header_group
     ]
     t4_markers = tuple(dict.fromkeys(k for k in t4_words if k not in t3_words and len(k) >= 4))

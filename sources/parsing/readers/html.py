@@ -8,7 +8,7 @@ bytes contradict, an unknown label or undeclared non-UTF-8 bytes give an ``encod
 
 The tree is built with ``lxml.html`` directly and walked once, producing both the reading-order
 text and the table rows (about 7 ms in all for the 120 KB pingtan-2023 page; building a
-BeautifulSoup tree of it alone takes about 26 ms, see docs/STACK-NOTES for the general numbers):
+BeautifulSoup tree of it alone takes about 26 ms):
 
 * text: script/style/head/nav and site boilerplate (header, footer, menus, breadcrumbs, search
   boxes, recognised by tag, ARIA role or class/id) are dropped; block elements end lines; a table
