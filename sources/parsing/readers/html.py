@@ -244,10 +244,11 @@ def decode_html(data: bytes, content_type: str | None = None) -> tuple[str, str,
     notes: list[str] = []  # why a declaration was not used
     tried: list[str] = []
     for where, label in declared:
-        enc = _canonical_encoding(label)
-        if enc is None:
+        canonical = _canonical_encoding(label)
+        if canonical is None:
             notes.append(f"unknown charset {label!r} declared in the {where}")
             continue
+        enc = canonical
         if where == "document" and (enc.startswith("utf-16") or enc.startswith("utf-32")):
             enc = "utf-8"  # a meta can't declare UTF-16 (WHATWG): the bytes are ASCII-compatible
         if enc in tried:
