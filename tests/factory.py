@@ -821,7 +821,9 @@ def render_text(
 
     ``layout="rows"``: one printed table row per line, every grid position a tab-separated cell
     (positions covered by rowspan/colspan are empty cells).  ``layout="cells"``: one cell per line,
-    tab-indented, rows separated by a blank line (the DOCX-extraction style).
+    tab-indented, rows separated by a blank line (the DOCX-extraction style).  ``layout="pipe"``:
+    Markdown pipe tables as PDF → Markdown converters write them (``| a | b |``, ``|---|`` after the
+    first row, spanned positions as empty cells).
     Quirks (``quirks=True`` -> TEXT_QUIRKS): '[bookmark: _GoBack]' before the 10th 表四 number,
     U+3000 before two numbers, full-width digits in one cell, the （五）5 label wrapped over two
     lines, '结果 维持' with a space in the 表四 header.
@@ -840,6 +842,13 @@ def render_text(
 
     def table(grid: Grid):
         m = grid_matrix(grid)
+        if layout == "pipe":
+            # A PDF → Markdown converter: every grid position a cell, a separator after the first row.
+            for i, row in enumerate(m):
+                lines.append("| " + " | ".join(c.replace("\n", "<br>") for c in row) + " |")
+                if i == 0:
+                    lines.append("|" + "---|" * len(row))
+            return
         for key, row in zip(grid.row_keys, m, strict=True):
             if layout == "cells":
                 for c in row:

@@ -250,6 +250,9 @@ def _walk(doc: Document, template: Template) -> Walk:
             if _t4_row(cl, row, template, walk):
                 kind = "t4"
                 continue
+        if row.refused:
+            _refuse(walk, template, _match_row(cl.labels, [k for k in allowed if k != "t4"], index), row)
+            continue
         if not any(c.strip() and looks_like_value(c) for c in row.cells):
             # A label whose tail (and numbers) may continue on the next rows; single characters
             # are a vertically printed group label (三/、/本/年…) and never part of an item label.
@@ -287,6 +290,41 @@ def _walk(doc: Document, template: Template) -> Walk:
     return walk
 
 
+def _refuse(walk: Walk, template: Template, match: Match, row: Row) -> None:
+    """A row whose reader could not tell its values apart: its template row gets the reader's reason."""
+    if match.key is None:
+        walk.issues.append(Issue("row_width", "warning", row.refused or "", None, row.page))
+        return
+    table_id, row_key = match.key.split(".")
+    table = template.table(table_id)
+    walk.tables_seen.add(table.kind)
+    reason = f"{table.title} {table.row(row_key).label}：{row.refused}"
+    if match.key not in walk.bad_rows and not any(a.startswith(match.key + ".") for a in walk.found):
+        walk.bad_rows[match.key] = reason
+        walk.issues.append(Issue("row_width", "warning", reason, match.key, row.page))
+
+
+def _values_of(values: tuple[str, ...], width: int, short: int) -> tuple[str, ...] | None:
+    """The ``width`` values of a row (:func:`align`), or None.
+
+    For a row that lost ``short`` cells in export (which ones is unknown), only the run from its first
+    to its last printed value, and only when that run is exactly ``width`` cells long: blanks a
+    converter keeps or drops lie outside the values (a spanned label's position before them, a
+    spanned cell after), so a run of ``width`` cells is every value cell of the row and none is lost.
+    """
+    if not short:
+        return align(values, width)
+    printed = [i for i, v in enumerate(values) if v.strip()]
+    if not printed or printed[-1] - printed[0] + 1 != width:
+        return None
+    return values[printed[0] : printed[-1] + 1]
+
+
+def _short_reason(title: str, label: str, values: tuple[str, ...], width: int, short: int) -> str:
+    n = len([v for v in values if v.strip()])
+    return f"{title} {label}：导出的表格行比表格少{short}格，剩下{n}个数值对{width}列，无法确定缺的是哪一格，均未采用"
+
+
 def _header_unit(text: str, table: Table, col: str, walk: Walk) -> None:
     """Remember a unit printed in a header (采购总金额（元）) for amount columns."""
     if not table.column(col).value_type.startswith("amount"):
@@ -317,10 +355,12 @@ def _assign(
     addr_row = f"{table.id}.{row_key}"
     cols = header_cols if header_cols and len(set(header_cols)) == len(header_cols) else None
     col_keys = cols or [c.key for c in table.columns]
-    values = align(cl.values, len(col_keys))
+    values = _values_of(cl.values, len(col_keys), row.short)
     if values is None:
         n = len([v for v in cl.values if v.strip()])
         reason = f"{table.title} row {rowdef.label} has {n} values for {len(col_keys)} columns; none were used"
+        if row.short:
+            reason = _short_reason(table.title, rowdef.label, cl.values, len(col_keys), row.short)
         if addr_row not in walk.bad_rows and not any(a.startswith(addr_row + ".") for a in walk.found):
             walk.bad_rows[addr_row] = reason
             walk.issues.append(Issue("row_width", "warning", reason, addr_row, row.page))
@@ -346,9 +386,11 @@ def _t4_row(cl: Classified, row: Row, template: Template, walk: Walk) -> bool:
     order = t4_flattened_order()
     nonblank = [v for v in cl.values if v.strip()]
     if len(nonblank) >= len(order) or len(cl.values) >= len(order):
-        values = align(cl.values, len(order))
+        values = _values_of(cl.values, len(order), row.short)
         if values is None:
             reason = f"{t4.title} data row has {len(nonblank)} values for {len(order)} cells; none were used"
+            if row.short:
+                reason = _short_reason(t4.title, "数据行", cl.values, len(order), row.short)
             walk.issues.append(Issue("row_width", "warning", reason, "t4", row.page))
             walk.bad_rows.setdefault("t4", reason)
             walk.tables_seen.add("t4")

@@ -33,12 +33,19 @@ class Row:
     normalises).  ``page`` is 1-based (PDF/DOCX page when known), ``line`` is the 1-based line of a
     text document or the 1-based row index inside its table, ``table`` the 0-based index of the
     table in the document.
+
+    Exported text can lose cells (``sources.parsing.readers.pipes``): ``short`` is how many cells
+    the row lacks against its table's width (which ones is unknown), and ``refused`` says why the
+    reader could not tell its values apart; the row still names its label, so the assembler can
+    say which template row could not be read.
     """
 
     cells: tuple[str, ...]
     page: int | None = None
     line: int | None = None
     table: int | None = None
+    short: int = 0
+    refused: str | None = None
 
 
 @dataclass(frozen=True)

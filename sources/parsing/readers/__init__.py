@@ -110,6 +110,14 @@ def _is_docx_zip(data: bytes) -> bool:
     return "word/document.xml" in names or any(n.startswith("word/") and n.endswith(".xml") for n in names)
 
 
+def _is_markdown(head: str) -> bool:
+    """Text exported as Markdown: pipe tables, and no markup but ``<br>`` (a line break inside a cell)."""
+    from sources.parsing.readers.pipes import has_pipe_table
+
+    only_breaks = all(m.group(0).lstrip("<").lstrip().lower().startswith("br") for m in _HTML_MARK.finditer(head))
+    return only_breaks and has_pipe_table(head.split("\n"))
+
+
 def sniff_format(data: bytes) -> str:
     """``pdf`` | ``docx`` | ``doc_cfb`` | ``html`` | ``text`` | ``unknown``, from the bytes alone."""
     if not data:
@@ -124,8 +132,9 @@ def sniff_format(data: bytes) -> str:
     if wide is not None:
         codec, bom = wide
         head = codecs.getincrementaldecoder(codec)(errors="replace").decode(data[bom : bom + 32768])
-        return "html" if _HTML_MARK.search(head) else "text"
-    if _HTML_MARK.search(_head_text(data)):
+        return "html" if _HTML_MARK.search(head) and not _is_markdown(head) else "text"
+    head = _head_text(data)
+    if _HTML_MARK.search(head) and not _is_markdown(head):
         return "html"
     if _decodes_as_text(data):
         return "text"

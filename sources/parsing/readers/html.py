@@ -19,7 +19,8 @@ BeautifulSoup tree of it alone takes about 26 ms):
   table is never part of its outer cell's text: its rows follow the outer row as their own rows.
   An outer row is dropped when, without the nested tables, it is empty or it is page layout (a
   cell of long multi-line text and no figure in the row), so a layout table never yields a giant
-  cell holding the whole report.
+  cell holding the whole report.  Markdown pipe tables in the text (a converter's export pasted into
+  ``<p>``/``<pre>``) are read by :mod:`sources.parsing.readers.pipes`; their rows follow the HTML ones.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sources.parsing.document import Document, Issue, Row, UnreadableDocument
 from sources.parsing.labels import clean_lines
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
 from sources.parsing.readers import is_layout_row, wide_encoding
+from sources.parsing.readers.pipes import has_pipe_table, pipe_rows
 
 # --------------------------------------------------------------------------------------- encoding
 
@@ -660,4 +662,7 @@ def read_html(data: bytes, content_type: str | None = None, limits: ReadLimits =
     except RecursionError as exc:
         raise UnreadableDocument("too_deep", "HTML 嵌套过深，无法读取：请人工检查或索取其他格式的报告") from exc
     lines = clean_lines("".join(parts))
-    return Document(format="html", text="\n".join(lines), rows=walker.rows, issues=issues, title=_title(root))
+    rows = walker.rows
+    if has_pipe_table(lines):  # a converter's Markdown pasted into <p>/<pre>: its pipe tables, after the HTML ones
+        rows = rows + pipe_rows(lines)
+    return Document(format="html", text="\n".join(lines), rows=rows, issues=issues, title=_title(root))

@@ -7,6 +7,10 @@ Exports of the same table come in three shapes, all seen in real reports:
   a cell whose text wrapped continues on the next line without a tab;
 * **cell lines** — one cell per line, no tabs, blank lines between cells.
 
+Text exported by PDF → Markdown converters holds **pipe tables** (``| label | 3 | 0 |`` lines with a
+``|---|`` separator): those lines are read by :mod:`sources.parsing.readers.pipes` (short, stacked
+and run-on rows refused or split there), the other lines as above.
+
 Each becomes :class:`~sources.parsing.document.Row` s of physical cells; in the *cell lines* layout a row is
 a run of label lines followed by a run of value lines, since nothing else marks row ends.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 from sources.parsing.document import Document, Issue, Row, UnreadableDocument
 from sources.parsing.labels import clean_text
 from sources.parsing.numbers import looks_like_value
+from sources.parsing.readers.pipes import has_pipe_table, is_pipe_line, pipe_rows, pipe_text
 
 
 def decode_text(data: bytes) -> tuple[str, list[Issue]]:
@@ -107,6 +112,14 @@ def read_text(data: bytes) -> Document:
     """A plain-text report → Document with its table rows (layout detected per block)."""
     text, issues = decode_text(data)
     lines = text.split("\n")
+    if has_pipe_table(lines):
+        # Pipe tables first; tab rows elsewhere in the same export still count, in line order.
+        rest = ["" if is_pipe_line(line) else line for line in lines]
+        tab_rows = (
+            [row for block in _blocks(rest) for row in _rows_from_block(block)] if any("\t" in x for x in rest) else []
+        )
+        rows = sorted(pipe_rows(lines) + tab_rows, key=lambda r: r.line or 0)
+        return Document(format="text", text=clean_text(pipe_text(lines)), rows=rows, issues=issues)
     if any("\t" in line for line in lines):
         rows = [row for block in _blocks(lines) for row in _rows_from_block(block)]
     else:

@@ -18,6 +18,7 @@ VARIANTS = [
 FORMATS = [
     ("text", {}),
     ("text", {"layout": "cells"}),
+    ("text", {"layout": "pipe"}),
     ("html", {}),
     ("html", {"encoding": "gbk", "single_table": True}),
     ("html", {"encoding": "big5"}),
