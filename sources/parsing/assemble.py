@@ -427,9 +427,43 @@ def _row_label_keys(doc: Document) -> set[str]:
     return keys
 
 
-def detect_template(doc: Document) -> tuple[str | None, list[Issue]]:
-    """``gov2021``, ``gov2019`` or None (not a statutory report), from the table labels found."""
-    labels = _row_label_keys(doc)
+_TEXT_CELL = re.compile(r"\t|\||\s{2,}")
+
+
+def _text_label_keys(doc: Document) -> set[str]:
+    """Label keys printed in the running text: each line cut at tabs, pipes and runs of spaces, the
+    figures at a piece's end dropped (``属于国家秘密 0 0 0`` → ``属于国家秘密``).  A table exported as
+    spaced text, or drawn so that its cells cannot be recovered, still prints its labels this way."""
+    keys: set[str] = set()
+    for line in doc.text.split("\n"):
+        for piece in _TEXT_CELL.split(line):
+            words = piece.split()
+            while words and looks_like_value(words[-1]):
+                words.pop()
+            key = normalize_label(" ".join(words))
+            if len(key) >= 2:
+                keys.add(key)
+    return keys
+
+
+@functools.cache
+def _t3_label_keys() -> tuple[tuple[str, frozenset[str]], ...]:
+    """(row key, match keys) of the 表三 data rows of both templates."""
+    rows = load_template("gov2021").table("t3").data_rows + load_template("gov2019").table("t3").data_rows
+    return tuple((r.key, frozenset(r.match_keys)) for r in rows)
+
+
+def _t3_hits(labels: set[str], *, endings: bool = False) -> set[str]:
+    """表三 data rows named by ``labels`` (exactly; with ``endings`` also as the end of a longer text,
+    ``不予公开1属于国家秘密``, for labels of four characters or more)."""
+    hits = {key for key, keys in _t3_label_keys() if labels & keys}
+    if endings:
+        long_keys = [(key, [k for k in keys if len(k) >= 4]) for key, keys in _t3_label_keys() if key not in hits]
+        hits |= {key for key, keys in long_keys if any(label.endswith(k) for label in labels for k in keys)}
+    return hits
+
+
+def _signature_scores(labels: set[str]) -> dict[str, int]:
     blob = "|".join(sorted(labels))
     scores: dict[str, int] = {"gov2021": 0, "gov2019": 0, "pre2019": 0, "statutory": 0}
     for sig in raw_spec()["version_detection"]["signatures"]:
@@ -437,19 +471,51 @@ def detect_template(doc: Document) -> tuple[str | None, list[Issue]]:
         if words and any(w and w in blob for w in words):
             target = "statutory" if "|" in sig["version"] else sig["version"]
             scores[target] = scores.get(target, 0) + int(sig["weight"])
-    t3_rows = load_template("gov2021").table("t3").data_rows + load_template("gov2019").table("t3").data_rows
-    t3_hits = {r.key for r in t3_rows if labels & set(r.match_keys)}
-    issues: list[Issue] = []
-    if len(t3_hits) < 8:
-        why = "pre-2019 report layout" if scores["pre2019"] else "no statutory 表三 labels found"
-        issues.append(Issue("not_statutory_report", "info", f"not a statutory annual report: {why}"))
-        return None, issues
+    return scores
+
+
+def _pick_template(scores: dict[str, int], t3_hits: set[str]) -> str:
     if scores["gov2021"] > scores["gov2019"]:
-        return "gov2021", issues
+        return "gov2021"
     if scores["gov2019"] > scores["gov2021"]:
-        return "gov2019", issues
+        return "gov2019"
     split_other = {"other_no_correction_overdue", "other_fee_unpaid_overdue"} & t3_hits
-    return ("gov2021" if split_other else "gov2019"), issues
+    return "gov2021" if split_other else "gov2019"
+
+
+_MIN_T3_ROWS = 8  # 表三 rows a statutory report names; a notice or a pre-2019 report names far fewer
+
+
+def detect_template(doc: Document) -> tuple[str | None, list[Issue]]:
+    """``gov2021``, ``gov2019`` or None (not a statutory report), from the labels printed.
+
+    The labels of the table rows decide.  A document whose rows name too few 表三 rows but whose
+    text prints them (tables that could not be read as tables) is still a statutory report: its
+    template is chosen from the labels of the text, with a ``table_unreadable`` error saying why.
+    """
+    labels = _row_label_keys(doc)
+    scores = _signature_scores(labels)
+    t3_hits = _t3_hits(labels)
+    if len(t3_hits) >= _MIN_T3_ROWS:
+        return _pick_template(scores, t3_hits), []
+    text_labels = _text_label_keys(doc)
+    text_hits = _t3_hits(text_labels, endings=True)
+    if len(text_hits) >= _MIN_T3_ROWS:
+        template = _pick_template(_signature_scores(text_labels), text_hits)
+        return template, [Issue("table_unreadable", "error", _unreadable_message(doc, len(text_hits), len(t3_hits)))]
+    why = "pre-2019 report layout" if scores["pre2019"] else "no statutory 表三 labels found"
+    return None, [Issue("not_statutory_report", "info", f"not a statutory annual report: {why}")]
+
+
+def _unreadable_message(doc: Document, printed: int, in_rows: int) -> str:
+    """Why the tables of a document that prints the statutory labels gave no cells (Chinese, one line)."""
+    if not doc.rows:
+        why = "没有读出任何表格行：标签和数字不是以表格给出（例如以空格分隔的文本），或表格是图片、矢量图形"
+    else:
+        why = f"表格行中只认出{in_rows}个表三行标签"
+    if any(i.code == "ocr_needed" for i in doc.issues):
+        why += "；有页面需要 OCR"
+    return f"文中印有法定统计表的标签（表三{printed}行），但表格无法读取：{why}。单元格均为空并注明原因，请人工核对原件"
 
 
 # ---------------------------------------------------------------- document-level facts
@@ -537,8 +603,9 @@ def _addresses(template: Template, hybrid: bool) -> list[str]:
     return [c.address for c in cell_specs("gov2021_hybrid")]
 
 
-def build_cells(template: Template, walk: Walk) -> list[dict[str, Any]]:
-    """One dict per template cell: the value read, or MISSING with the reason."""
+def build_cells(template: Template, walk: Walk, unreadable: str | None = None) -> list[dict[str, Any]]:
+    """One dict per template cell: the value read, or MISSING with the reason (``unreadable``: why the
+    tables of this report could not be read, the reason of every cell of a table not found)."""
     cells: list[dict[str, Any]] = []
     for address in _addresses(template, walk.hybrid_other):
         table_id, row_key, _col = address.split(".")
@@ -568,7 +635,7 @@ def build_cells(template: Template, walk: Walk) -> list[dict[str, Any]]:
         if reason is None:
             title = TABLE_NAMES[kind][1:]  # "四" in "table 四 not found"
             if kind not in walk.tables_seen:
-                reason = f"table {title} not found in the document"
+                reason = unreadable or f"table {title} not found in the document"
             else:
                 reason = f"row {template.table(table_id).row(row_key).label} not found in table {title}"
         cells.append({"address": address, "value": None, "raw": None, "semantic": "MISSING", "reason": reason})
@@ -623,11 +690,22 @@ def parse_document(doc: Document) -> dict[str, Any]:
         return result
     template = load_template(template_id)
     walk = _walk(doc, template)
-    cells = build_cells(template, walk)
-    if not any(c["semantic"] in ("NUMBER", "ZERO") for c in cells if c["address"].startswith("t3.")):
-        issues.append(Issue("blank_template", "info", "the statutory tables carry no figures (blank template)"))
-        result["issues"] = [i.to_json() for i in issues]
-        return result
+    unreadable = next((i.message for i in issues if i.code == "table_unreadable"), None)
+    cells = build_cells(template, walk, unreadable)
+    t3 = [c for c in cells if c["address"].startswith("t3.")]
+    if unreadable is None and not any(c["semantic"] in ("NUMBER", "ZERO") for c in t3):
+        refused = sorted(reason for key, reason in walk.bad_rows.items() if key.startswith("t3"))
+        if not refused and not any(c["semantic"] == "TEXT" for c in t3):
+            # 表三's rows are there and print nothing: a blank template, not a report.
+            issues.append(Issue("blank_template", "info", "the statutory tables carry no figures (blank template)"))
+            result["issues"] = [i.to_json() for i in issues]
+            return result
+        # 表三's rows are there but their figures could not be placed: a report whose tables are
+        # unreadable (kept, its cells missing with the reasons), not a blank template.
+        message = (
+            f"表三印有{len(refused)}行但其数字均无法读取（例如：{refused[0]}）。单元格均为空并注明原因，请人工核对原件"
+        )
+        issues.append(Issue("table_unreadable", "error", message, "t3"))
     sections = find_sections(doc, template)
     issues += walk.issues + _completeness_issues(template, walk, sections)
     result.update(template=template_id, sections=sections, cells=cells, issues=[i.to_json() for i in issues])
