@@ -81,7 +81,7 @@ class FetchResult:
     ``sha256``/``archive_path`` name the archived document (also for ``not_modified`` and
     ``soft_error``).  ``attempts`` counts the tries of the last URL requested (1 + retries used);
     ``downloaded`` the body bytes received over the network by this call (0 when not modified).
-    ``kind`` is the sniffed format (pdf, docx, doc_cfb, html, text, unknown: the parser's names, from
+    ``kind`` is the sniffed format (pdf, docx, doc_cfb, wps, html, text, unknown: the parser's names, from
     :func:`sources.parsing.readers.sniff_format`); ``report_like`` says whether
     an HTML page carries report content.  ``page`` is the wrapper page when the report was its
     attachment.  ``changed`` is false when the archived bytes for the URL were already identical.

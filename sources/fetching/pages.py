@@ -17,7 +17,7 @@ from sources.registry.titles import normalize_title, year_pattern
 
 def sniff_kind(data: bytes) -> str:
     """The format of ``data`` as the parser will see it (:func:`sources.parsing.readers.sniff_format`):
-    pdf | docx | doc_cfb | html | text | unknown."""
+    pdf | docx | doc_cfb | wps | html | text | unknown."""
     from sources.parsing.readers import sniff_format
 
     return sniff_format(data)

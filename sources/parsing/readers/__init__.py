@@ -2,7 +2,9 @@
 
 :func:`sniff_format` looks at the bytes only (never the file name); :func:`read_document` dispatches
 to the reader of that format.  Readers are imported lazily, so reading HTML never imports pdfium.
-What more than one reader needs (:data:`OLE_MAGIC`, :func:`is_layout_row`) is declared here once.
+What more than one reader needs (:data:`OLE_MAGIC`, :func:`ole_kind`, :func:`is_layout_row`) is declared
+here once.  Old Word ``.doc`` and WPS ``.wps`` files are converted to ``.docx`` by LibreOffice
+(:mod:`sources.parsing.readers.convert`) and read like DOCX.
 """
 
 from __future__ import annotations
@@ -100,6 +102,31 @@ def _decodes_as_text(data: bytes) -> bool:
     return printable >= 0.95 * len(text)
 
 
+def _has_name(data: bytes, name: str) -> bool:
+    """An OLE directory holds its stream names in UTF-16LE; property sets may hold ASCII ones."""
+    return name.encode("utf-16-le") in data or name.encode() in data
+
+
+# What Kingsoft WPS Office writes into the files it saves (its build number property, its name).
+_WPS_MARKS = ("KSOProductBuildVer", "WPS Office", "Kingsoft")
+
+
+def ole_kind(data: bytes) -> str:
+    """What an OLE compound file holds: ``encrypted`` (a password-protected Office file), ``wps``
+    (saved by Kingsoft WPS, or a Works ``.wps``), ``doc`` (Word 97–2003), ``xls``, ``ppt`` or ``other``."""
+    if _has_name(data, "EncryptedPackage"):
+        return "encrypted"
+    if _has_name(data, "WordDocument"):
+        return "wps" if any(_has_name(data, mark) for mark in _WPS_MARKS) else "doc"
+    if _has_name(data, "CONTENTS") or any(_has_name(data, mark) for mark in _WPS_MARKS):
+        return "wps"
+    if _has_name(data, "Workbook") or _has_name(data, "Book"):
+        return "xls"
+    if _has_name(data, "PowerPoint Document"):
+        return "ppt"
+    return "other"
+
+
 def _is_docx_zip(data: bytes) -> bool:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -119,7 +146,10 @@ def _is_markdown(head: str) -> bool:
 
 
 def sniff_format(data: bytes) -> str:
-    """``pdf`` | ``docx`` | ``doc_cfb`` | ``html`` | ``text`` | ``unknown``, from the bytes alone."""
+    """``pdf`` | ``docx`` | ``doc_cfb`` | ``wps`` | ``html`` | ``text`` | ``unknown``, from the bytes alone.
+
+    ``doc_cfb`` is any OLE compound file (old Word ``.doc``, or an encrypted or other Office file)
+    except one saved by Kingsoft WPS (or a Works document), which is ``wps``."""
     if not data:
         return "unknown"
     if b"%PDF-" in data[:1024]:
@@ -127,7 +157,7 @@ def sniff_format(data: bytes) -> str:
     if data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
         return "docx" if _is_docx_zip(data) else "unknown"
     if data[:8] == OLE_MAGIC:
-        return "doc_cfb"
+        return "wps" if ole_kind(data) == "wps" else "doc_cfb"
     wide = wide_encoding(data)
     if wide is not None:
         codec, bom = wide
@@ -199,10 +229,14 @@ def read_document(data: bytes, content_type: str | None = None, limits: ReadLimi
         from sources.parsing.readers.pdf import read_pdf
 
         return read_pdf(data, limits)
-    if fmt in ("docx", "doc_cfb"):
+    if fmt == "docx":
         from sources.parsing.readers.docx import read_docx
 
         return read_docx(data, limits)
+    if fmt in ("doc_cfb", "wps"):
+        from sources.parsing.readers.docx import read_ole
+
+        return read_ole(data, limits)
     if fmt == "html":
         from sources.parsing.readers.html import read_html
 

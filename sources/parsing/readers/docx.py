@@ -14,13 +14,17 @@ measured on this stack):
 
 Unreadable input raises :class:`~sources.parsing.document.UnreadableDocument`: ``empty_file``, ``truncated``
 (a cut or corrupt zip), ``not_a_document``, ``encrypted`` (a password-protected Word file is an OLE
-container holding ``EncryptedPackage``) or ``unsupported_format`` (old binary ``.doc``).
+container holding ``EncryptedPackage``), ``unsupported_format`` (an OLE file that is no Word file).
+Old binary ``.doc`` and WPS ``.wps`` files (OLE) go through :func:`read_ole`: LibreOffice converts
+them to ``.docx`` (:mod:`sources.parsing.readers.convert`), or they are refused with
+``converter_missing`` / ``conversion_failed``.
 """
 
 from __future__ import annotations
 
 import io
 import posixpath
+import time
 import zipfile
 import zlib
 
@@ -29,7 +33,7 @@ from lxml import etree
 from sources.parsing.document import Document, Row, UnreadableDocument
 from sources.parsing.labels import clean_lines
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
-from sources.parsing.readers import OLE_MAGIC, is_layout_row
+from sources.parsing.readers import OLE_MAGIC, is_layout_row, ole_kind
 
 _W_MAIN = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W_STRICT = "http://purl.oclc.org/ooxml/wordprocessingml/main"
@@ -38,28 +42,32 @@ _REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _OFFICE_DOC = ("/officeDocument",)
 
 
-def _utf16(name: str) -> bytes:
-    return name.encode("utf-16-le")
-
-
-def _check_ole(data: bytes) -> None:
-    """An OLE compound file is never a .docx: say why it can't be read."""
-    if _utf16("EncryptedPackage") in data or b"EncryptedPackage" in data:
+def read_ole(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
+    """An OLE compound file → Document: a Word 97–2003 ``.doc`` or a WPS ``.wps`` is converted to
+    ``.docx`` by LibreOffice and read as such (``format`` says which it was); anything else is refused."""
+    kind = ole_kind(data)
+    if kind == "encrypted":
         raise UnreadableDocument(
             "encrypted",
             "the Word file is password-protected (encrypted package): ask the publisher for an "
             "unprotected copy or remove the password and save as .docx",
         )
-    if _utf16("WordDocument") in data or b"WordDocument" in data:
-        raise UnreadableDocument(
-            "unsupported_format",
-            "this is an old binary Word .doc file: convert .doc to .docx (Word or LibreOffice "
-            "'soffice --headless --convert-to docx') and read that",
-        )
+    if kind in ("doc", "wps"):
+        from sources.parsing.readers.convert import TIMEOUT_SECONDS, to_docx
+
+        # The conversion counts against the parse's time budget, never past it.
+        left = TIMEOUT_SECONDS if limits.deadline is None else limits.deadline - time.monotonic()
+        docx = to_docx(data, kind, timeout=max(1.0, min(TIMEOUT_SECONDS, left)))
+        limits.check_time("LibreOffice 转换")
+        doc = read_docx(docx, limits)
+        doc.format = kind
+        return doc
+    if kind in ("xls", "ppt"):
+        what = "Excel 表格（.xls）" if kind == "xls" else "PowerPoint 演示文稿（.ppt）"
+        raise UnreadableDocument("not_a_document", f"这是{what}，不是年度报告文档：请找到报告本身（PDF、Word 或网页）")
     raise UnreadableDocument(
         "unsupported_format",
-        "this is an OLE compound file (old binary Office format such as .doc/.xls/.ppt), not .docx: "
-        "convert it to .docx",
+        "这是无法识别的 OLE 复合文件（旧版 Office 格式），不是 Word 文档：请用 Office/WPS 另存为 .docx 后再读取",
     )
 
 
@@ -350,7 +358,7 @@ def read_docx(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
     if not data:
         raise UnreadableDocument("empty_file", "the file is empty (0 bytes): re-download it")
     if data[:8] == OLE_MAGIC:
-        _check_ole(data)
+        return read_ole(data, limits)
     zf, part = _open_package(data, limits)
     with zf:
         xml = _read_member(zf, part, limits)

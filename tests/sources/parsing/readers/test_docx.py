@@ -161,11 +161,12 @@ def test_password_protected_word_is_encrypted():
     assert _code(_cfb("Root Entry", "EncryptionInfo", "EncryptedPackage")) == "encrypted"
 
 
-def test_old_binary_doc_is_unsupported():
+def test_old_binary_doc_without_libreoffice_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no soffice on it: conversion is tests/…/test_convert.py
     with pytest.raises(UnreadableDocument) as exc:
         read_docx(_cfb("Root Entry", "WordDocument", "1Table"))
-    assert exc.value.code == "unsupported_format"
-    assert "convert .doc to .docx" in exc.value.message
+    assert exc.value.code == "converter_missing"
+    assert "libreoffice-writer" in exc.value.message
 
 
 # ------------------------------------------------------------------------------ real document

@@ -89,11 +89,12 @@ def test_read_document_pdf_is_dispatched_lazily(monkeypatch):
         (b"", "empty_file"),
         (bytes(range(256)) * 8, "not_a_document"),
         (OLE + b"\x00" * 100 + "EncryptedPackage".encode("utf-16-le"), "encrypted"),
-        (OLE + b"\x00" * 100 + "WordDocument".encode("utf-16-le"), "unsupported_format"),
+        (OLE + b"\x00" * 100 + "WordDocument".encode("utf-16-le"), "converter_missing"),
         (b"{\\rtf1\\ansi\\deff0 {\\fonttbl} \\par text}", "unsupported_format"),
     ],
 )
-def test_read_document_unreadable(data, code):
+def test_read_document_unreadable(data, code, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no LibreOffice: an old .doc is refused, not converted
     with pytest.raises(UnreadableDocument) as exc:
         read_document(data)
     assert exc.value.code == code
