@@ -7,10 +7,14 @@ The chain is small pure steps:
 2. ``_walk``          — follow the tables in reading order (表二 captions and headers, 表三, 表四) and
                          map each row to a template row by its *own* most specific label;
 3. ``align``          — take exactly as many value cells as the row has columns, or none at all;
-4. ``detect_template``— gov2021 / gov2019 / not a statutory report, from the labels found;
+4. ``detect_template``— gov2021 / gov2019 / not a statutory report, from the labels found
+                         (:mod:`sources.parsing.detect`);
 5. ``build_cells``    — one entry per template cell, ``MISSING`` with a reason where nothing was read.
 
 Principle: a value that cannot be aligned unambiguously is ``null`` with a reason, never guessed.
+
+(Over 500 lines: the walk, the alignment and the cell building share one :class:`Walk` state and
+its reasons; template detection lives apart in :mod:`sources.parsing.detect`.)
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from sources.parsing.detect import detect_template
 from sources.parsing.document import Document, Issue, Row
 from sources.parsing.labels import match_label, match_prefix, normalize_label, to_simplified
 from sources.parsing.numbers import CellValue, looks_like_value, parse_cell, to_wan_yuan
 from sources.rules import HYBRID_ROW, cell_specs, narrative_facts
-from sources.template import TABLE_NAMES, Table, Template, load_template, raw_spec, t4_flattened_order
+from sources.template import TABLE_NAMES, Table, Template, load_template, t4_flattened_order
 
 PARSER_VERSION = "0.1.1"
 
@@ -413,109 +418,6 @@ def _t4_row(cl: Classified, row: Row, template: Template, walk: Walk) -> bool:
             _assign(walk, template, t4, key.split(".")[1], cl, row, printed, None)
             return True
     return False
-
-
-# ---------------------------------------------------------------- template detection
-
-
-def _row_label_keys(doc: Document) -> set[str]:
-    keys: set[str] = set()
-    for row in doc.rows:
-        for cell in row.cells:
-            if _is_label(cell):
-                keys.add(normalize_label(cell))
-    return keys
-
-
-_TEXT_CELL = re.compile(r"\t|\||\s{2,}")
-
-
-def _text_label_keys(doc: Document) -> set[str]:
-    """Label keys printed in the running text: each line cut at tabs, pipes and runs of spaces, the
-    figures at a piece's end dropped (``属于国家秘密 0 0 0`` → ``属于国家秘密``).  A table exported as
-    spaced text, or drawn so that its cells cannot be recovered, still prints its labels this way."""
-    keys: set[str] = set()
-    for line in doc.text.split("\n"):
-        for piece in _TEXT_CELL.split(line):
-            words = piece.split()
-            while words and looks_like_value(words[-1]):
-                words.pop()
-            key = normalize_label(" ".join(words))
-            if len(key) >= 2:
-                keys.add(key)
-    return keys
-
-
-@functools.cache
-def _t3_label_keys() -> tuple[tuple[str, frozenset[str]], ...]:
-    """(row key, match keys) of the 表三 data rows of both templates."""
-    rows = load_template("gov2021").table("t3").data_rows + load_template("gov2019").table("t3").data_rows
-    return tuple((r.key, frozenset(r.match_keys)) for r in rows)
-
-
-def _t3_hits(labels: set[str], *, endings: bool = False) -> set[str]:
-    """表三 data rows named by ``labels`` (exactly; with ``endings`` also as the end of a longer text,
-    ``不予公开1属于国家秘密``, for labels of four characters or more)."""
-    hits = {key for key, keys in _t3_label_keys() if labels & keys}
-    if endings:
-        long_keys = [(key, [k for k in keys if len(k) >= 4]) for key, keys in _t3_label_keys() if key not in hits]
-        hits |= {key for key, keys in long_keys if any(label.endswith(k) for label in labels for k in keys)}
-    return hits
-
-
-def _signature_scores(labels: set[str]) -> dict[str, int]:
-    blob = "|".join(sorted(labels))
-    scores: dict[str, int] = {"gov2021": 0, "gov2019": 0, "pre2019": 0, "statutory": 0}
-    for sig in raw_spec()["version_detection"]["signatures"]:
-        words = [normalize_label(w) for w in sig.get("match_any", [])]
-        if words and any(w and w in blob for w in words):
-            target = "statutory" if "|" in sig["version"] else sig["version"]
-            scores[target] = scores.get(target, 0) + int(sig["weight"])
-    return scores
-
-
-def _pick_template(scores: dict[str, int], t3_hits: set[str]) -> str:
-    if scores["gov2021"] > scores["gov2019"]:
-        return "gov2021"
-    if scores["gov2019"] > scores["gov2021"]:
-        return "gov2019"
-    split_other = {"other_no_correction_overdue", "other_fee_unpaid_overdue"} & t3_hits
-    return "gov2021" if split_other else "gov2019"
-
-
-_MIN_T3_ROWS = 8  # 表三 rows a statutory report names; a notice or a pre-2019 report names far fewer
-
-
-def detect_template(doc: Document) -> tuple[str | None, list[Issue]]:
-    """``gov2021``, ``gov2019`` or None (not a statutory report), from the labels printed.
-
-    The labels of the table rows decide.  A document whose rows name too few 表三 rows but whose
-    text prints them (tables that could not be read as tables) is still a statutory report: its
-    template is chosen from the labels of the text, with a ``table_unreadable`` error saying why.
-    """
-    labels = _row_label_keys(doc)
-    scores = _signature_scores(labels)
-    t3_hits = _t3_hits(labels)
-    if len(t3_hits) >= _MIN_T3_ROWS:
-        return _pick_template(scores, t3_hits), []
-    text_labels = _text_label_keys(doc)
-    text_hits = _t3_hits(text_labels, endings=True)
-    if len(text_hits) >= _MIN_T3_ROWS:
-        template = _pick_template(_signature_scores(text_labels), text_hits)
-        return template, [Issue("table_unreadable", "error", _unreadable_message(doc, len(text_hits), len(t3_hits)))]
-    why = "pre-2019 report layout" if scores["pre2019"] else "no statutory 表三 labels found"
-    return None, [Issue("not_statutory_report", "info", f"not a statutory annual report: {why}")]
-
-
-def _unreadable_message(doc: Document, printed: int, in_rows: int) -> str:
-    """Why the tables of a document that prints the statutory labels gave no cells (Chinese, one line)."""
-    if not doc.rows:
-        why = "没有读出任何表格行：标签和数字不是以表格给出（例如以空格分隔的文本），或表格是图片、矢量图形"
-    else:
-        why = f"表格行中只认出{in_rows}个表三行标签"
-    if any(i.code == "ocr_needed" for i in doc.issues):
-        why += "；有页面需要 OCR"
-    return f"文中印有法定统计表的标签（表三{printed}行），但表格无法读取：{why}。单元格均为空并注明原因，请人工核对原件"
 
 
 # ---------------------------------------------------------------- document-level facts
