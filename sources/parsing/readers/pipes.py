@@ -10,7 +10,8 @@ cells (``<br>`` inside a cell is a line break).  Three defects of such exports a
   they are provably all there; otherwise the row is refused with the reason.
 * **stacked rows** — two or more printed rows in one line, every cell holding the texts of all of
   them (``0<br>0`` or ``0 0``).  The line is split into rows only when every cell splits into the
-  same number of parts (a label cell may also hold one part: a group label of the first row);
+  same number of parts (a label cell before the values may also hold one part: a group label of
+  the first row);
   otherwise it is refused (``Row.refused``), so that ``1259 36`` never becomes 125936.
 * **run-on rows** — a line with more cells than the table is wide, a label following values: the
   next printed row was glued on.  It is split before each such label; each part is a short row.
@@ -93,6 +94,7 @@ def _unstack(cells: Sequence[str], line: int, short: int) -> list[Row]:
         return [Row(tuple(cells), line=line, short=short)]
     split: list[list[str]] = []
     bad: list[int] = []
+    first_value = next((i for i, c in enumerate(cells) if c.strip() and not _is_label(c)), len(cells))
     for i, cell in enumerate(cells):
         label = _is_label(cell)
         parts = _parts(cell, label)
@@ -100,7 +102,7 @@ def _unstack(cells: Sequence[str], line: int, short: int) -> list[Row]:
             split.append([""] * k)
         elif len(parts) == k:
             split.append(parts)
-        elif len(parts) == 1 and label:
+        elif len(parts) == 1 and label and i < first_value:
             split.append(parts + [""] * (k - 1))  # a group label printed once, beside the first row
         else:
             split.append([])
@@ -109,7 +111,7 @@ def _unstack(cells: Sequence[str], line: int, short: int) -> list[Row]:
         return [Row(tuple(col[j] for col in split), line=line, short=short) for j in range(k)]
     printed = "、".join(f"第{i + 1}格“{cells[i].replace(chr(10), ' ')}”" for i in bad[:3])
     reason = f"导出的表格行把{k}行印在一行里，但{printed}拆不成{k}份：无法确定各数字属于哪一行，均未采用"
-    labels = [i for i, c in enumerate(cells) if _is_label(c)]
+    labels = [i for i, c in enumerate(cells[:first_value]) if _is_label(c)]
     last = labels[-1] if labels else -1
     names = _parts(cells[last], True) if last >= 0 else []
     if last >= 0 and last not in bad and len(names) == k:

@@ -54,6 +54,13 @@ def test_stacked_row_with_a_cell_that_does_not_split_is_refused_never_glued():
     assert all("拆不成2份" in (r.refused or "") for r in rows)
 
 
+def test_stacked_row_with_one_text_among_the_values_is_refused():
+    # "约10件" is text, not a number: whose row it belongs to is unknown, so neither row is read.
+    text = HEAD + "| 1.属于国家秘密<br>2.其他法律行政法规禁止公开 |  | 0<br>3 | 约10件 | 1<br>3 |\n"
+    rows = pipe_rows(text.split("\n"))[1:]
+    assert len(rows) == 2 and all(r.refused for r in rows)
+
+
 def test_run_on_row_is_split_before_the_glued_label():
     text = HEAD + "| （一）予以公开 |  | 5 | 0 | 5 | （二）部分公开 | 1 | 2 | 3 |\n"
     rows = pipe_rows(text.split("\n"))[1:]
