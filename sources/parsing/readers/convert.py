@@ -25,11 +25,20 @@ INSTALL_HINT = "apt-get install -y --no-install-recommends libreoffice-writer"
 _NAMES = {"doc": "旧版 Word（.doc）", "wps": "WPS（.wps）"}
 
 
+def _has_writer(exe: str) -> bool:
+    """LibreOffice's Writer is installed beside ``exe`` (Debian splits it from Calc: ``libreoffice-calc``
+    alone gives an ``soffice`` that cannot open a Word file).  A layout not recognised counts as yes."""
+    program = Path(exe).resolve().parent
+    if not (program / "soffice.bin").exists():
+        return True
+    return any(program.glob("*swlo*"))
+
+
 def find_converter() -> str | None:
-    """The path of LibreOffice's ``soffice`` (or ``libreoffice``) on ``PATH``, or None."""
+    """The path of LibreOffice's ``soffice`` (or ``libreoffice``) on ``PATH``, with Writer, or None."""
     for name in _EXECUTABLES:
         path = shutil.which(name)
-        if path:
+        if path and _has_writer(path):
             return path
     return None
 
@@ -38,8 +47,8 @@ def converter_missing(kind: str) -> UnreadableDocument:
     """The ``converter_missing`` refusal of a ``kind`` (doc | wps) file: what to install, in one line."""
     return UnreadableDocument(
         "converter_missing",
-        f"读取{_NAMES.get(kind, kind)}文件需要 LibreOffice，本机未安装：请安装（Debian/Ubuntu：{INSTALL_HINT}），"
-        "或用 Word/WPS 把文件另存为 .docx 后再读取",
+        f"读取{_NAMES.get(kind, kind)}文件需要 LibreOffice Writer，本机未安装：请安装"
+        f"（Debian/Ubuntu：{INSTALL_HINT}），或用 Word/WPS 把文件另存为 .docx 后再读取",
     )
 
 

@@ -18,7 +18,7 @@ from sources.parsing.readers.convert import find_converter
 
 SAMPLE = Path(__file__).resolve().parents[4] / "sources" / "samples" / "jyj-2023.docx"
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-needs_soffice = pytest.mark.skipif(find_converter() is None, reason="LibreOffice (soffice) is not installed")
+needs_soffice = pytest.mark.skipif(find_converter() is None, reason="LibreOffice Writer (soffice) is not installed")
 
 # Kingsoft WPS Office records its build in a custom document property of every file it saves.
 _WPS_CUSTOM = (
@@ -135,6 +135,17 @@ def test_without_libreoffice_the_reason_says_what_to_install(monkeypatch, tmp_pa
             and "apt-get install -y --no-install-recommends libreoffice-writer" in issue["message"]
         )
         assert result["error"] and result["template"] is None
+
+
+def test_libreoffice_without_writer_counts_as_missing(monkeypatch, tmp_path):
+    program = tmp_path / "program"  # LibreOffice's layout with Calc only (no libswlo): cannot read Word
+    program.mkdir()
+    for name in ("soffice", "soffice.bin", "libsclo.so"):
+        (program / name).write_text("#!/bin/sh\nexit 1\n")
+        (program / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(program))
+    assert find_converter() is None
+    assert parse_bytes(_cfb("Root Entry", "WordDocument"), "a.doc")["issues"][0]["code"] == "converter_missing"
 
 
 @pytest.mark.parametrize(
