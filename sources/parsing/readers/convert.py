@@ -4,8 +4,8 @@ This is the one module that runs another program.  Each conversion runs ``soffic
 --convert-to docx`` in a fresh temporary folder holding the input, the output and LibreOffice's own
 user profile (``-env:UserInstallation``), so parallel parse workers never share a profile and a
 crashed conversion leaves nothing behind; it is killed, with its whole process group, after
-:data:`TIMEOUT_SECONDS` (or sooner, when the parse's time budget runs out).  Without LibreOffice the file is refused with ``converter_missing`` and a
-message saying what to install.
+:data:`TIMEOUT_SECONDS` (sooner when the parse's time budget runs out).  Without LibreOffice
+(Writer) the file is refused with ``converter_missing`` and a message saying what to install.
 """
 
 from __future__ import annotations
