@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table as RichTable
 
@@ -55,8 +56,25 @@ def _table(template_table: Table, cells: dict[str, dict[str, Any]], title: str) 
     return out
 
 
+SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
+OUTCOME_LABELS = {"fail": "不通过", "not_assessable": "无法核对"}
+
+
+def checks_text(checks: list[dict[str, Any]]) -> str:
+    """The rules a document breaks, one line each: ``[错误·不通过] T3_BALANCE 自然人列：…``."""
+    lines = [
+        "  "
+        + escape(
+            f"[{SEVERITY_LABELS.get(c['severity'], c['severity'])}·{OUTCOME_LABELS.get(c['outcome'], c['outcome'])}] "
+            f"{c['rule_id']}{' ' + c['instance'] if c['instance'] else ''}：{c['message']}"
+        )
+        for c in checks
+    ]
+    return f"未通过的规则检查（{len(checks)} 项，不含跨年度检查）：\n" + "\n".join(lines)
+
+
 def render_result(result: dict[str, Any], console: Console) -> None:
-    """Print one parsed document: header line, issues, and 表二/表三/表四."""
+    """Print one parsed document: header line, issues, 表二/表三/表四 and the rules it breaks."""
     src = result.get("source", {})
     head = f"[bold]{src.get('path')}[/]  格式 {src.get('format')}"
     if result.get("error"):
@@ -83,4 +101,9 @@ def render_result(result: dict[str, Any], console: Console) -> None:
     if result.get("issues"):
         lines = [f"  [{i['severity']}] {i['code']}: {i['message']}" for i in result["issues"]]
         parts.append("解析提示：\n" + "\n".join(lines))
+    checks = result.get("checks")
+    if checks:
+        parts.append(checks_text(checks))
+    elif checks is not None:
+        parts.append("规则检查：全部通过（不含跨年度检查）")
     console.print(Panel(Group(*parts), title=head))

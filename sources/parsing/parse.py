@@ -3,7 +3,8 @@
 Format detection and reading live in :mod:`sources.parsing.readers`; mapping rows to template cells in
 :mod:`sources.parsing.assemble`.  This module adds the ``source`` block (path, sha256, format, size) and
 turns an unreadable file into an object with ``error`` set instead of an exception, so that one
-bad file never stops the others.
+bad file never stops the others, and ``checks``: the within-report rules the document breaks
+(:func:`sources.rules.check_report`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from typing import Any
 from sources.parsing.assemble import PARSER_VERSION, empty_result, parse_document
 from sources.parsing.document import Issue, UnreadableDocument
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
+from sources.rules import check_report
 
 
 def _error_result(source: dict[str, Any], code: str, message: str) -> dict[str, Any]:
     issue = Issue(code, "error", message).to_json()
-    return {"source": source, **empty_result(issues=[issue], error=message)}
+    return {"source": source, **empty_result(issues=[issue], error=message), "checks": []}
 
 
 def parse_bytes(
@@ -50,6 +52,7 @@ def parse_bytes(
         source["pages"] = doc.pages
     result = {"source": source, **parse_document(doc)}
     result["parser_version"] = PARSER_VERSION
+    result["checks"] = [r.to_json() for r in check_report(result)]
     result["parse_seconds"] = round(time.perf_counter() - started, 4)
     return result
 

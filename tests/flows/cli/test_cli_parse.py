@@ -74,6 +74,14 @@ def test_parse_json_lines_contract_and_bad_files(tmp_path):
     assert by["t2_art20_5.admin_licensing.decisions"]["semantic"] == "MISSING"
     assert by["t2_art20_5.admin_licensing.decisions"]["reason"]
     assert "error" in result.stderr and "empty.pdf" in result.stderr
+    # the within-report rules it breaks: 表二 lacks four cells, every 表三 row prints 1 under 办理结果 too
+    assert [(c["rule_id"], c["instance"], c["outcome"], c["lhs"], c["rhs"]) for c in ok["checks"]] == [
+        ("S_CELLS_COMPLETE", "t2", "fail", 6.0, 10.0),
+        ("T3_RESULT_SUM_2021", "natural_person", "fail", 1.0, 21.0),
+        ("T3_RESULT_SUM_2021", "total", "fail", 1.0, 21.0),
+    ]
+    assert ok["checks"][0]["severity"] == "error" and ok["checks"][0]["message"].startswith("表二：应有10个单元格")
+    assert bad1["checks"] == [] and bad2["checks"] == []
 
 
 def test_parse_human_output_shows_chinese_tables(tmp_path):
@@ -84,6 +92,8 @@ def test_parse_human_output_shows_chinese_tables(tmp_path):
     assert "表三 收到和处理政府信息公开申请情况" in result.stdout
     assert "一、本年新收政府信息公开申请数量" in result.stdout
     assert "示例县应急管理局" in result.stdout
+    assert "未通过的规则检查（3 项，不含跨年度检查）" in result.stdout
+    assert "[错误·不通过] T3_RESULT_SUM_2021 total：" in result.stdout and "应有10个单元格，读到6个" in result.stdout
 
 
 def _invoke_as_unprivileged(args: list[str]) -> tuple[int, str, str]:
