@@ -1,15 +1,20 @@
 """The one module that imports Great Expectations: build the suite, validate a run, write Data Docs.
 
-One validation per ingest run: the check frame of every report version of the run (a pandas
-DataFrame of numeric columns read via Arrow from DuckDB's ``qa.v_check_inputs``, integer keys) is
-validated against the suite of :mod:`expectations.specs` through the checkpoint ``promotion_gate``.
-The GX project is a file context in the configured GX directory (default ``warehouse/gx``:
-suite, validation definition and checkpoint as JSON; validation results and the Data Docs site
-under ``uncommitted/``; the whole folder is gitignored because the suite is rebuilt from
-:mod:`sources.rules` on every run).
+One validation per rule and ingest run: the check inputs of every report version of the run (a
+pandas DataFrame read via Arrow from the warehouse's ``run_check_inputs``, sorted by rule) are cut
+into one frame per rule id, each validated against that rule's single expectation
+(:mod:`expectations.specs`).  The rows GX reports unexpected are the checks that did not pass; the
+warehouse's ``assessable`` flag tells ``not_assessable`` (a side without value) from ``fail``.  This
+is the only place a stored check is decided.
+
+The GX project is a file context in the configured GX directory (default ``warehouse/gx``: suites
+and validation definitions as JSON; validation results and the Data Docs site under
+``uncommitted/``; the whole folder is gitignored because the suites are rebuilt from the rule
+catalogue on every run).  Data Docs list one validation result per rule and run: its pass rate and
+the report versions (``version_id``) and check keys of the checks it rejected.
 
 We validate DataFrames, not the DuckDB file: GX 1.24's SQL datasource returns wrong results on
-DuckDB (great_expectations #10738/#11579) and would keep the file open for the rest of the process.
+DuckDB and would keep the file open for the rest of the process.
 """
 
 from __future__ import annotations
@@ -17,52 +22,74 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from expectations.specs import GX_COLUMNS, KEY_COLUMN, SUITE_NAME, ExpectationSpec, gx_frame, suite_specs
+from expectations.specs import KEY_COLUMN, VERSION_COLUMN, RuleExpectation, rule_expectations, rule_frame
 
 DATASOURCE = "warehouse_checks"
-ASSET = "check_inputs"
+ASSET = "rule_checks"
 BATCH = "run_batch"
-VALIDATION = "statutory_rules_per_run"
-CHECKPOINT = "promotion_gate"
-# COMPLETE: every unexpected key.  Without the unexpected *values* GX returns the keys as one list
-# ({check_key: [...]}) instead of a dict per row: 2.5 s instead of 10 s for 67,000 failing checks.
-RESULT_FORMAT = {
+# COMPLETE: every unexpected row, by report version and check key.  Without the unexpected *values*
+# GX returns each key column as one list instead of a dict per row (several times faster when tens
+# of thousands of checks fail) — but Data Docs then show only the count, so a run writing Data Docs
+# keeps the values: its pages list the failing report versions with both sides.
+RESULT_FORMAT: dict[str, Any] = {
     "result_format": "COMPLETE",
-    "unexpected_index_column_names": [KEY_COLUMN],
+    "unexpected_index_column_names": [VERSION_COLUMN, KEY_COLUMN],
     "exclude_unexpected_values": True,
 }
+RESULT_FORMAT_DOCS: dict[str, Any] = {**RESULT_FORMAT, "exclude_unexpected_values": False}
 
 
 class GxValidationError(RuntimeError):
     """An expectation raised instead of evaluating: nothing may be promoted on such a run."""
 
 
+@dataclass(frozen=True)
+class RuleRun:
+    """One rule's validation in a run: its checks and the ones GX rejected."""
+
+    rule_id: str
+    checks: int
+    unexpected: int
+
+    @property
+    def pass_rate(self) -> float:
+        return 1.0 if not self.checks else (self.checks - self.unexpected) / self.checks
+
+
 @dataclass
 class GxRun:
-    """The check keys GX reported unexpected (every other key passed) and run statistics."""
+    """The verdict of every check GX rejected (every other check passed) and run statistics."""
 
-    failed: list = field(default_factory=list)  # keys of rows a comparison rejected
-    not_assessable: list = field(default_factory=list)  # keys of rows the "assessable" expectation rejected
+    failed: list[int] = field(default_factory=list)  # check keys of assessable checks that do not hold
+    not_assessable: list[int] = field(default_factory=list)  # check keys of checks with a side without value
     rows: int = 0
-    evaluated_expectations: int = 0
-    unsuccessful_expectations: int = 0
+    rules: list[RuleRun] = field(default_factory=list)
     seconds: float = 0.0
     data_docs: str | None = None
 
     @property
-    def outcomes(self) -> dict:
-        """Outcome of every key that did not pass (not_assessable wins over fail)."""
+    def evaluated_expectations(self) -> int:
+        return len(self.rules)
+
+    @property
+    def unsuccessful_expectations(self) -> int:
+        return sum(1 for r in self.rules if r.unexpected)
+
+    @property
+    def outcomes(self) -> dict[int, str]:
+        """Outcome of every key that did not pass."""
         out = dict.fromkeys(self.failed, "fail")
         out.update(dict.fromkeys(self.not_assessable, "not_assessable"))
         return out
 
-    def outcome_of(self, key) -> str:
+    def outcome_of(self, key: int) -> str:
         """pass / fail / not_assessable of one check key."""
         return self.outcomes.get(key, "pass")
 
@@ -73,7 +100,7 @@ def _quiet() -> None:
 
 
 @functools.cache
-def _context(root: str):
+def _context(root: str) -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -84,22 +111,20 @@ def _context(root: str):
     return ctx
 
 
-def _expectation(spec: ExpectationSpec):  # -> a GX expectation
+def _expectation(spec: RuleExpectation) -> Any:
     import great_expectations.expectations as gxe
 
     cls = getattr(gxe, spec.expectation)
-    return cls(**spec.kwargs, meta=spec.meta, severity=spec.severity, description=spec.description)
+    return cls(**spec.kwargs, meta=spec.meta, severity=spec.gx_severity, description=spec.description)
 
 
 @functools.cache
-def _validation_definition(root: str):
-    """Suite, pandas datasource and validation definition (created or updated once per process)."""
+def validation_definitions(root: str) -> dict[str, Any]:
+    """Rule id → its validation definition (a suite of the rule's one expectation on the pandas
+    batch of the run), created or updated once per process."""
     import great_expectations as gx
 
     ctx = _context(root)
-    suite = ctx.suites.add_or_update(
-        gx.ExpectationSuite(name=SUITE_NAME, expectations=[_expectation(s) for s in suite_specs()])
-    )
     source = ctx.data_sources.add_or_update_pandas(DATASOURCE)
     try:
         asset = source.get_asset(ASSET)
@@ -109,95 +134,100 @@ def _validation_definition(root: str):
         batch = asset.get_batch_definition(BATCH)
     except (KeyError, LookupError):
         batch = asset.add_batch_definition_whole_dataframe(BATCH)
-    return ctx.validation_definitions.add_or_update(gx.ValidationDefinition(name=VALIDATION, data=batch, suite=suite))
-
-
-@functools.cache
-def _checkpoint(root: str):
-    """The checkpoint ``promotion_gate``: the run's validation plus the Data Docs update."""
-    import great_expectations as gx
-
-    return _context(root).checkpoints.add_or_update(
-        gx.Checkpoint(
-            name=CHECKPOINT,
-            validation_definitions=[_validation_definition(root)],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
-            result_format=RESULT_FORMAT,
+    out = {}
+    for spec in rule_expectations():
+        suite = ctx.suites.add_or_update(gx.ExpectationSuite(name=spec.suite_name, expectations=[_expectation(spec)]))
+        out[spec.rule_id] = ctx.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=spec.suite_name, data=batch, suite=suite)
         )
-    )
+    return out
 
 
-def _keys(result) -> Iterable:
+def prepare(root: Path | str) -> None:
+    """Build the GX context, suites and validation definitions now (a process's fixed cost)."""
+    validation_definitions(str(root))
+
+
+def _keys(result: Any) -> list[int]:
     """The check keys of the rows an expectation reported unexpected (numpy ints → int).
 
-    GX lists them as ``[{check_key: [k1, k2, …]}]`` (values excluded) or ``[{check_key: k1, …}, …]``.
+    GX lists them as ``[{check_key: [k1, k2, …], …}]`` (values excluded) or ``[{check_key: k1, …}, …]``.
     """
+    out: list[int] = []
     for item in result.result.get("unexpected_index_list") or []:
         if isinstance(item, dict) and KEY_COLUMN in item:
             keys = item[KEY_COLUMN]
             for key in keys if isinstance(keys, list) else [keys]:
-                yield key.item() if hasattr(key, "item") else key
+                out.append(int(key))
+    return out
 
 
-def _as_gx_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame itself when it already has the masked columns, else the masks of check inputs."""
-    if all(c.name in frame.columns for c in GX_COLUMNS):
-        return frame
-    return gx_frame(frame)
+def _slices(inputs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The rows of each rule id (contiguous when the inputs are sorted by rule, as the warehouse gives them)."""
+    rule = inputs["rule_id"]
+    codes = rule.cat.codes.to_numpy() if isinstance(rule.dtype, pd.CategoricalDtype) else pd.factorize(rule)[0]
+    if len(codes) and np.all(codes[1:] >= codes[:-1]):
+        starts = np.r_[0, np.flatnonzero(codes[1:] != codes[:-1]) + 1]
+        ends = np.r_[starts[1:], len(codes)]
+        return {str(rule.iloc[s]): inputs.iloc[s:e] for s, e in zip(starts, ends, strict=True)}
+    return {str(k): g for k, g in inputs.groupby(rule, sort=False, observed=True)}
 
 
-def validate(frame: pd.DataFrame, gx_root: Path, *, run_name: str, docs: bool = True) -> GxRun:
-    """Validate the checks of one run; the rows GX reports unexpected decide each outcome.
+def validate(inputs: pd.DataFrame, gx_root: Path, *, run_name: str, docs: bool = True) -> GxRun:
+    """Decide every check of one run: one GX validation per rule over that rule's rows.
 
-    ``frame``: the GX frame (:func:`expectations.specs.gx_frame_sql`) or check inputs with
-    ``check_key``, ``op``, ``lhs``, ``rhs``, ``assessable``, ``lhs_frac`` (masked here).
+    ``inputs``: one row per check with ``check_key``, ``version_id``, ``rule_id``, ``op``, ``lhs``,
+    ``rhs`` and ``assessable`` (1.0/0.0).  A rejected row is ``not_assessable`` when its
+    ``assessable`` is 0, else ``fail``.
     """
     started = time.perf_counter()
-    if frame.empty:
+    if inputs.empty:
         return GxRun(seconds=time.perf_counter() - started)
     from great_expectations.core.run_identifier import RunIdentifier
 
-    data = _as_gx_frame(frame)
     root = str(gx_root)
-    if docs:
-        result = _checkpoint(root).run(batch_parameters={"dataframe": data}, run_id=RunIdentifier(run_name=run_name))
-        suite_results = list(result.run_results.values())
-    else:
-        suite_results = [
-            _validation_definition(root).run(
-                batch_parameters={"dataframe": data},
-                result_format=RESULT_FORMAT,
-                run_id=RunIdentifier(run_name=run_name),
-            )
-        ]
-    failed: set = set()
-    not_assessable: set = set()
-    evaluated = unsuccessful = 0
-    for suite_result in suite_results:
-        for r in suite_result.results:
-            evaluated += 1
+    definitions = validation_definitions(root)
+    run_id = RunIdentifier(run_name=run_name)
+    slices = _slices(inputs)
+    unexpected: list[int] = []
+    runs: list[RuleRun] = []
+    for spec in rule_expectations():
+        rows = slices.get(spec.rule_id)
+        if rows is None or rows.empty:
+            continue
+        result = definitions[spec.rule_id].run(
+            batch_parameters={"dataframe": rule_frame(rows, spec)},
+            result_format=RESULT_FORMAT_DOCS if docs else RESULT_FORMAT,
+            run_id=run_id,
+        )
+        for r in result.results:
             info = r.exception_info or {}
             if info.get("raised_exception"):
                 raise GxValidationError(
-                    f"GX expectation {r.expectation_config.type} for {r.expectation_config.meta} raised: "
-                    f"{info.get('exception_message')}"
+                    f"GX expectation of rule {spec.rule_id} raised: {info.get('exception_message')}"
                 )
-            if r.success:
-                continue
-            unsuccessful += 1
-            meta = r.expectation_config.meta or {}
-            target = not_assessable if meta.get("role") == "assessable" else failed
-            target.update(_keys(r))
-    index = None
-    if docs:
-        sites = _context(str(gx_root)).get_docs_sites_urls()
-        index = sites[0]["site_url"] if sites else None
+            keys = [] if r.success else _keys(r)
+            unexpected += keys
+            runs.append(RuleRun(spec.rule_id, len(rows), len(keys)))
+    rejected = np.asarray(sorted(set(unexpected)), dtype="int64")
+    rows_of = inputs[KEY_COLUMN].isin(rejected).to_numpy()
+    without_value = inputs.loc[rows_of & (inputs["assessable"].to_numpy() == 0), KEY_COLUMN].to_numpy()
+    failed = np.setdiff1d(rejected, without_value)
+    index = _update_docs(root, run_name) if docs else None
     return GxRun(
-        sorted(failed - not_assessable),
-        sorted(not_assessable),
-        len(data),
-        evaluated,
-        unsuccessful,
+        [int(k) for k in failed],
+        sorted(int(k) for k in without_value),
+        len(inputs),
+        runs,
         time.perf_counter() - started,
         index,
     )
+
+
+def _update_docs(root: str, run_name: str) -> str | None:
+    """Render the validation results of this run into the Data Docs site; the site's index URL."""
+    ctx = _context(root)
+    ids = [k for k in ctx.validation_results_store.list_keys() if k.run_id.run_name == run_name]
+    ctx.build_data_docs(resource_identifiers=ids)
+    sites = ctx.get_docs_sites_urls()
+    return sites[0]["site_url"] if sites else None

@@ -1,38 +1,40 @@
-"""The statutory checks of a batch of staged report versions, computed in DuckDB SQL.
+"""The statutory checks of a batch of staged report versions: both sides computed in DuckDB SQL.
 
 ``qa.v_facts`` turns the staged data into facts (cells and derived ``meta.*``/``narr.*`` facts, the
 same keys as :func:`sources.rules.report_facts`).  ``qa.v_check_inputs`` joins the facts of the
 versions listed in ``qa.batch`` (and of their previous-year versions) with the rule instances and
-terms in ``ref``; it yields one row per report version × rule × instance with ``lhs``, ``rhs``,
-``assessable``, ``lhs_frac`` (the columns Great Expectations validates) and ``sql_outcome`` (the
-same decision in SQL).
+terms in ``ref``; it yields one row per report version × rule × instance with ``op``, ``lhs``,
+``rhs`` (NULL when a side has no value: a MISSING or TEXT term, a blank 总计) and ``assessable``.
+These are the only computation of a check's sides; Great Expectations (``expectations/``) decides
+each check from them, one expectation per rule.
 
 A run works on two temporary tables of its connection, so that the ~260 rows per report never
 pass through Python one by one:
 
 1. :func:`materialise_inputs` — ``run_check_inputs``: the view, computed once (key ``rowid``);
-2. :func:`gx_input` — the numeric frame GX validates (one GX run over every row);
-3. :func:`reference_targets` / :func:`reference_facts` / :func:`python_results` — the Python
-   reference (Chinese messages, ``py_outcome``) on every check SQL or GX did not pass, reading only
-   the facts those checks need, and on every check of a sample of versions;
-4. :func:`assemble_results` — ``run_checks``: the stored rows (worst verdict of the three engines,
-   waivers applied), built by one SQL statement;
-5. :func:`decide` — one :class:`Decision` per version, aggregated in SQL.
+2. :func:`check_frame` — the inputs as a pandas frame sorted by rule, for GX;
+3. :func:`record_results` — ``run_checks``: the stored rows, from GX's verdicts (the keys it
+   rejected), with the Chinese message of every check that did not pass (rendered by
+   :mod:`sources.rules.messages` from the facts its terms read) and waivers applied;
+4. :func:`decide` — one :class:`Decision` per version, aggregated in SQL over the verdicts (the
+   same aggregation decides a version again after a waiver, :func:`warehouse.promote.redecide`).
 """
 
 from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sources import rules
+from sources.rules import messages
 from warehouse.schema import ALL_INSTANCES
 
 
@@ -144,22 +146,12 @@ checked AS (
 SELECT version_id || '|' || rule_id || '|' || instance AS check_key,
        version_id, rule_id, instance, seq, severity, blocking, op, prev_version_id,
        lhs, rhs,
-       CASE WHEN ok THEN 1.0 ELSE 0.0 END AS assessable,
-       abs(lhs - round(lhs)) AS lhs_frac,
-       CASE WHEN NOT ok THEN 'not_assessable'
-            WHEN op = 'eq' AND abs(lhs - rhs) <= {_TOL} THEN 'pass'
-            WHEN op = 'le' AND lhs <= rhs + {_TOL} THEN 'pass'
-            WHEN op = 'ge' AND lhs >= rhs - {_TOL} THEN 'pass'
-            WHEN op = 'nonneg' AND lhs >= 0 THEN 'pass'
-            WHEN op = 'int' AND abs(lhs - round(lhs)) <= {_TOL} THEN 'pass'
-            WHEN op = 'nonneg_int' AND lhs >= 0 AND abs(lhs - round(lhs)) <= {_TOL} THEN 'pass'
-            ELSE 'fail' END AS sql_outcome
+       CASE WHEN ok THEN 1.0 ELSE 0.0 END AS assessable
 FROM checked
 """
 
 INPUTS_TABLE = "run_check_inputs"
 CHECKS_TABLE = "run_checks"
-PY_SAMPLE = 200  # versions whose passing checks the Python reference also re-evaluates, per run
 
 
 def stage_batch(con: duckdb.DuckDBPyConnection, version_ids: Sequence[str]) -> int:
@@ -209,130 +201,55 @@ def check_inputs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     For inspection and tests (string ``check_key``); a run uses :func:`materialise_inputs`.
     """
     df = con.sql("SELECT * FROM qa.v_check_inputs ORDER BY version_id, seq").df()
-    for col in ("lhs", "rhs", "assessable", "lhs_frac"):
+    for col in ("lhs", "rhs", "assessable"):
         df[col] = df[col].astype("float64")
     return df
 
 
-def gx_input(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The frame GX validates, straight from ``run_check_inputs`` via Arrow (numeric columns only).
+def check_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """``run_check_inputs`` as the frame GX validates, sorted by rule, via Arrow.
 
-    ``check_key`` is the row's ``rowid``: integer keys keep GX's batch hashing cheap (hashing
-    2.6 M string keys costs GX 4 s, the whole validation of integer keys 2 s).
+    ``check_key`` is the row's ``rowid``; ``version_id``, ``rule_id`` and ``op`` are categorical:
+    integer keys and dictionary-encoded strings keep GX's batch hashing cheap on 2.6 M rows.
     """
-    from expectations.specs import gx_frame_sql
+    table = con.sql(
+        f"""SELECT rowid AS check_key, version_id, rule_id, op, CAST(lhs AS DOUBLE) AS lhs,
+                   CAST(rhs AS DOUBLE) AS rhs, CAST(assessable AS DOUBLE) AS assessable
+            FROM {INPUTS_TABLE} ORDER BY rule_id, rowid"""
+    ).to_arrow_table()
+    for name in ("version_id", "rule_id", "op"):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, pc.dictionary_encode(table.column(name)))
+    return table.to_pandas()
 
-    return con.sql(gx_frame_sql(INPUTS_TABLE)).to_arrow_table().to_pandas()
 
-
-def _gx_table(failed: Iterable[int], not_assessable: Iterable[int]) -> pa.Table:
-    """(k, gx_outcome) of the rows GX reported unexpected; every other row passed GX."""
+def _verdicts(failed: Iterable[int], not_assessable: Iterable[int]) -> pa.Table:
+    """(k, outcome) of the rows GX rejected; every other row passed."""
     na = sorted(set(not_assessable))
     fail = sorted(set(failed) - set(na))
     return pa.table(
         {
             "k": pa.array(na + fail, pa.int64()),
-            "gx_outcome": pa.array(["not_assessable"] * len(na) + ["fail"] * len(fail), pa.string()),
+            "outcome": pa.array(["not_assessable"] * len(na) + ["fail"] * len(fail), pa.string()),
         }
     )
 
 
-@dataclass(frozen=True)
-class ReferenceTarget:
-    """A version the Python reference evaluates: every instance (``keys`` None: a sampled version)
-    or only the (rule_id, instance) keys SQL or GX did not pass."""
-
-    version_id: str
-    variant: str
-    prev_version_id: str | None
-    keys: frozenset[tuple[str, str]] | None = None
-
-
-def reference_targets(
-    con: duckdb.DuckDBPyConnection,
-    gx_failed: Iterable[int] = (),
-    gx_not_assessable: Iterable[int] = (),
-    sample: int = PY_SAMPLE,
-) -> list[ReferenceTarget]:
-    """What the Python reference evaluates, in batch order.
-
-    Every check SQL or GX did not pass (its Chinese message is needed), and every check of
-    ``sample`` versions spread evenly over the batch (all versions of a batch of up to ``sample``),
-    so that the reference keeps cross-checking passing results without evaluating 2.6 M checks.
-    """
-    con.register("_gx_nonpass", _gx_table(gx_failed, gx_not_assessable))
-    try:
-        rows = con.execute(
-            f"""
-            WITH nonpass AS (
-              SELECT version_id, rule_id, instance FROM {INPUTS_TABLE} WHERE sql_outcome <> 'pass'
-              UNION SELECT i.version_id, i.rule_id, i.instance FROM {INPUTS_TABLE} i JOIN _gx_nonpass g ON g.k = i.rowid
-            ), numbered AS (
-              SELECT b.*, row_number() OVER (ORDER BY b.seq) - 1 AS n, count(*) OVER () AS total FROM qa.batch b
-            )
-            SELECT b.version_id, b.variant, b.prev_version_id,
-                   ? > 0 AND b.n % greatest(1, ceil(b.total / ?)) = 0 AS sampled,
-                   list(p.rule_id) FILTER (WHERE p.rule_id IS NOT NULL),
-                   list(p.instance) FILTER (WHERE p.rule_id IS NOT NULL)
-            FROM numbered b LEFT JOIN nonpass p ON p.version_id = b.version_id
-            GROUP BY ALL
-            HAVING sampled OR count(p.rule_id) > 0
-            ORDER BY min(b.seq)
-            """,
-            [sample, max(1, sample)],
-        ).fetchall()
-    finally:
-        con.unregister("_gx_nonpass")
-    return [
-        ReferenceTarget(vid, variant, prev, None if sampled else frozenset(zip(rule_ids, instances, strict=True)))
-        for vid, variant, prev, sampled, rule_ids, instances in rows
-    ]
-
-
-@functools.cache
-def _instance(variant: str, rule_id: str, instance: str) -> rules.RuleInstance | None:
-    return next((i for i in rules.rule_instances(variant) if i.key == (rule_id, instance)), None)
-
-
 @functools.cache
 def facts_read_by(variant: str, rule_id: str, instance: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(this-year, previous-year) fact addresses :func:`sources.rules.evaluate` reads for one instance:
-    its terms, the previous report's template edition (cross-year guard), and every cell of the
-    table a "complete" message lists."""
-    inst = _instance(variant, rule_id, instance)
+    """(this-year, previous-year) fact addresses the message of one instance reads: its terms, and
+    every cell of the table a "complete" message lists."""
+    inst = rules.instance_index(variant).get((rule_id, instance))
     if inst is None:
         return frozenset(), frozenset()
     terms = (*inst.lhs, *inst.rhs, *inst.rhs_alt)
     this = {t.address for t in terms if t.address and t.scope != "prev"}
     prev = {t.address for t in terms if t.address and t.scope == "prev"}
-    if inst.guard == "prev":
-        prev.add("meta.template_edition")
     if inst.style == "complete":
         this.update(c.address for c in rules.cell_specs(variant) if c.table == inst.instance)
+    if inst.style == "template_year":
+        this.add("meta.expected_edition")
     return frozenset(this), frozenset(prev)
-
-
-def _needed_pairs(targets: Iterable[ReferenceTarget]) -> tuple[list[str], pa.Table]:
-    """Versions whose facts are all needed, and (version_id, address) pairs needed of the others."""
-    whole: set[str] = set()
-    pairs: set[tuple[str, str]] = set()
-    for t in targets:
-        if t.keys is None:
-            whole.update(v for v in (t.version_id, t.prev_version_id) if v)
-            continue
-        for rule_id, instance in t.keys:
-            this, prev = facts_read_by(t.variant, rule_id, instance)
-            pairs.update((t.version_id, a) for a in this)
-            if t.prev_version_id:
-                pairs.update((t.prev_version_id, a) for a in prev)
-    ordered = sorted(pairs)
-    table = pa.table(
-        {
-            "version_id": pa.array([p[0] for p in ordered], pa.string()),
-            "address": pa.array([p[1] for p in ordered], pa.string()),
-        }
-    )
-    return sorted(whole), table
 
 
 def _facts_by_version(rows: Iterable[tuple]) -> dict[str, dict[str, rules.Fact]]:
@@ -341,30 +258,6 @@ def _facts_by_version(rows: Iterable[tuple]) -> dict[str, dict[str, rules.Fact]]
     for vid, address, value, semantic, raw in rows:
         out[vid][address] = rules.Fact(value, semantic or "MISSING", raw)
     return out
-
-
-def reference_facts(
-    con: duckdb.DuckDBPyConnection, targets: Sequence[ReferenceTarget]
-) -> dict[str, dict[str, rules.Fact]]:
-    """The facts the reference needs for ``targets``: all facts of sampled versions (and their
-    previous years), only the facts the selected instances read for the others."""
-    whole, pairs = _needed_pairs(targets)
-    con.register("_needed", pairs)
-    try:
-        rows = con.execute(
-            """
-            WITH wanted AS (SELECT DISTINCT version_id FROM _needed UNION SELECT unnest(?::VARCHAR[]))
-            SELECT f.version_id, f.address, f.value, f.semantic, f.raw
-            FROM qa.v_facts f
-            WHERE f.version_id IN (SELECT version_id FROM wanted)
-              AND (f.version_id IN (SELECT unnest(?::VARCHAR[]))
-                   OR (f.version_id, f.address) IN (SELECT (version_id, address) FROM _needed))
-            """,
-            [whole, whole],
-        ).fetchall()
-    finally:
-        con.unregister("_needed")
-    return _facts_by_version(rows)
 
 
 def batch_facts(
@@ -391,53 +284,43 @@ def batch_versions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str |
     ]
 
 
-def python_results(
-    versions: Iterable[tuple[str, str, str | None] | ReferenceTarget], facts: Mapping[str, Mapping[str, rules.Fact]]
-) -> dict[str, rules.CheckResult]:
-    """The reference evaluation of :mod:`sources.rules` on the warehouse facts, by check key.
-
-    ``versions``: (version_id, variant, prev_version_id) — every instance — or
-    :class:`ReferenceTarget` (its ``keys`` only, when given).
-    """
-    out: dict[str, rules.CheckResult] = {}
-    for v in versions:
-        target = v if isinstance(v, ReferenceTarget) else ReferenceTarget(*v)
-        vid, prev_id = target.version_id, target.prev_version_id
-        this = facts.get(vid, {})
-        prev = facts.get(prev_id) if prev_id else None
-        for inst in rules.rule_instances(target.variant):
-            if target.keys is not None and inst.key not in target.keys:
-                continue
-            result = rules.evaluate(inst, this, prev)
-            if result is not None:
-                out[f"{vid}|{inst.rule_id}|{inst.instance}"] = result
-    return out
-
-
-def _python_table(py: Mapping[str, rules.CheckResult]) -> pa.Table:
-    """(version_id, rule_id, instance, py_outcome, message) of the reference's results."""
-    keys = [k.split("|", 2) for k in py]
-    results = list(py.values())
-    return pa.table(
+def _messages(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """(k, message) of every check GX rejected (registered as ``_verdicts``): its Chinese message,
+    rendered from the facts its terms read — only those facts are read from ``qa.v_facts``."""
+    rejected = con.execute(
+        f"""SELECT i.rowid, b.variant, i.version_id, i.prev_version_id, i.rule_id, i.instance, v.outcome
+            FROM {INPUTS_TABLE} i JOIN _verdicts v ON v.k = i.rowid JOIN qa.batch b ON b.version_id = i.version_id"""
+    ).fetchall()
+    pairs: set[tuple[str, str]] = set()
+    for _k, variant, vid, prev_id, rule_id, instance, _outcome in rejected:
+        this, prev = facts_read_by(variant, rule_id, instance)
+        pairs.update((vid, a) for a in this)
+        if prev_id:
+            pairs.update((prev_id, a) for a in prev)
+    ordered = sorted(pairs)
+    needed = pa.table(
         {
-            "version_id": pa.array([k[0] for k in keys], pa.string()),
-            "rule_id": pa.array([k[1] for k in keys], pa.string()),
-            "instance": pa.array([k[2] for k in keys], pa.string()),
-            "py_outcome": pa.array([r.outcome for r in results], pa.string()),
-            "message": pa.array([r.message for r in results], pa.string()),
+            "version_id": pa.array([p[0] for p in ordered], pa.string()),
+            "address": pa.array([p[1] for p in ordered], pa.string()),
         }
     )
-
-
-Disagreement = tuple[str, str | None, str | None, str | None]
-
-
-@dataclass
-class Assembled:
-    """Rows of ``run_checks`` and the check keys where the engines disagree (key, gx, sql, py)."""
-
-    rows: int
-    disagreements: list[Disagreement] = field(default_factory=list)
+    con.register("_needed", needed)
+    try:
+        rows = con.execute(
+            """SELECT f.version_id, f.address, f.value, f.semantic, f.raw FROM qa.v_facts f
+               WHERE f.version_id IN (SELECT DISTINCT version_id FROM _needed)
+                 AND (f.version_id, f.address) IN (SELECT (version_id, address) FROM _needed)"""
+        ).fetchall()
+    finally:
+        con.unregister("_needed")
+    facts = _facts_by_version(rows)
+    keys, texts = [], []
+    for k, variant, vid, prev_id, rule_id, instance, outcome in rejected:
+        inst = rules.instance_index(variant)[(rule_id, instance)]
+        prev_facts = facts.get(prev_id, {}) if prev_id else None
+        keys.append(k)
+        texts.append(messages.format_message(inst, outcome, facts.get(vid, {}), prev_facts))
+    return pa.table({"k": pa.array(keys, pa.int64()), "message": pa.array(texts, pa.string())})
 
 
 WAIVED_SQL = (
@@ -448,42 +331,33 @@ WAIVED_SQL = (
 )
 
 
-def assemble_results(
+def record_results(
     con: duckdb.DuckDBPyConnection,
-    gx_failed: Iterable[int],
-    gx_not_assessable: Iterable[int],
-    py: Mapping[str, rules.CheckResult],
+    failed: Iterable[int],
+    not_assessable: Iterable[int],
     run_id: str,
     checked_at: datetime,
-) -> Assembled:
+) -> int:
     """``run_checks`` (temporary): the ``qa.check_results`` rows of the run, plus ``seq``.
 
-    The outcome is the worst verdict of GX, SQL and the Python reference (a check never passes on
-    one engine's word); ``message`` is the reference's Chinese explanation of a check that did not
-    pass (NULL for a passing one); ``waived`` marks a non-passing check covered by ``qa.waivers``.
+    The outcome is GX's verdict (``failed``/``not_assessable``: the check keys it rejected; every
+    other check passed); ``message`` is the Chinese message of a check that did not pass (NULL for a
+    passing one); ``waived`` marks a non-passing check covered by ``qa.waivers``.  Returns the rows.
     """
-    con.register("_gx", _gx_table(gx_failed, gx_not_assessable))
-    con.register("_py", _python_table(py))
+    con.register("_verdicts", _verdicts(failed, not_assessable))
     try:
+        con.register("_messages", _messages(con))
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {CHECKS_TABLE} AS
-            WITH joined AS (
-              SELECT i.*, coalesce(g.gx_outcome, 'pass') AS gx_outcome, p.py_outcome, p.message AS py_message
+            WITH judged AS (
+              SELECT i.*, coalesce(v.outcome, 'pass') AS outcome, m.message
               FROM {INPUTS_TABLE} i
-              LEFT JOIN _gx g ON g.k = i.rowid
-              LEFT JOIN _py p ON p.version_id = i.version_id AND p.rule_id = i.rule_id AND p.instance = i.instance
-            ), judged AS (
-              SELECT *, CASE
-                  WHEN 'not_assessable' IN (gx_outcome, sql_outcome, coalesce(py_outcome, 'pass')) THEN 'not_assessable'
-                  WHEN 'fail' IN (gx_outcome, sql_outcome, coalesce(py_outcome, 'pass')) THEN 'fail'
-                  ELSE 'pass' END AS outcome
-              FROM joined
+              LEFT JOIN _verdicts v ON v.k = i.rowid
+              LEFT JOIN _messages m ON m.k = i.rowid
             )
             SELECT version_id, rule_id, instance, severity, blocking, outcome,
-                   lhs AS lhs_value, rhs AS rhs_value,
-                   CASE WHEN outcome <> 'pass' THEN coalesce(py_message, rule_id || ' ' || instance) END AS message,
-                   gx_outcome, sql_outcome, py_outcome, prev_version_id,
+                   lhs AS lhs_value, rhs AS rhs_value, message, prev_version_id,
                    ?::VARCHAR AS run_id, ?::TIMESTAMPTZ AS checked_at,
                    outcome <> 'pass' AND {WAIVED_SQL.format(t="judged")} AS waived,
                    seq
@@ -491,23 +365,10 @@ def assemble_results(
             """,
             [run_id, checked_at],
         )
-        disagreements = con.execute(
-            f"""
-            SELECT version_id || '|' || rule_id || '|' || instance, gx_outcome, sql_outcome, py_outcome
-            FROM {CHECKS_TABLE}
-            WHERE gx_outcome <> sql_outcome OR (py_outcome IS NOT NULL AND py_outcome <> gx_outcome)
-            UNION ALL  -- the Python reference applies a check SQL did not produce
-            SELECT p.version_id || '|' || p.rule_id || '|' || p.instance, NULL, NULL, p.py_outcome
-            FROM _py p ANTI JOIN {INPUTS_TABLE} i
-              ON p.version_id = i.version_id AND p.rule_id = i.rule_id AND p.instance = i.instance
-            ORDER BY 1
-            """
-        ).fetchall()
-        rows = int(con.execute(f"SELECT count(*) FROM {CHECKS_TABLE}").fetchall()[0][0])
+        return int(con.execute(f"SELECT count(*) FROM {CHECKS_TABLE}").fetchall()[0][0])
     finally:
-        con.unregister("_gx")
-        con.unregister("_py")
-    return Assembled(rows, [tuple(d) for d in disagreements])  # type: ignore[misc]
+        con.unregister("_verdicts")
+        con.unregister("_messages")
 
 
 @dataclass(frozen=True)

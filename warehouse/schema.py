@@ -44,9 +44,6 @@ CHECK_RESULTS = pa.schema(
         pa.field("lhs_value", pa.float64()),
         pa.field("rhs_value", pa.float64()),
         pa.field("message", pa.string()),
-        pa.field("gx_outcome", pa.string()),
-        pa.field("sql_outcome", pa.string()),
-        pa.field("py_outcome", pa.string()),
         pa.field("prev_version_id", pa.string()),
         pa.field("run_id", pa.string()),
         pa.field("checked_at", pa.timestamp("us", tz="UTC")),
@@ -97,7 +94,6 @@ RUNS = pa.schema(
         pa.field("seconds_load", pa.float64()),
         pa.field("seconds_validate", pa.float64()),
         pa.field("seconds_promote", pa.float64()),
-        pa.field("engines_disagree", pa.int64()),
     ]
 )
 
@@ -177,13 +173,24 @@ def _create_table_sql(schema_name: str, table: str, schema: pa.Schema) -> str:
 def _migrate(con: duckdb.DuckDBPyConnection) -> None:
     """Bring a warehouse written by earlier code to the current shape, where that loses nothing.
 
-    ``pub.check_results`` was a copy of ``qa.check_results`` and is now a view of it.
+    ``pub.check_results`` was a copy of ``qa.check_results`` and is now a view of it.  Checks were
+    once decided by three engines: their verdict columns (``gx_outcome``, ``sql_outcome``,
+    ``py_outcome``) and the count of their disagreements (``qa.runs.engines_disagree``) are dropped;
+    the decided ``outcome`` stays.
     """
     kind = con.execute(
         "select table_type from information_schema.tables where table_schema='pub' and table_name='check_results'"
     ).fetchall()
     if kind and kind[0][0] == "BASE TABLE":
         con.execute("DROP TABLE pub.check_results")
+    old = {("qa", "check_results"): ("gx_outcome", "sql_outcome", "py_outcome"), ("qa", "runs"): ("engines_disagree",)}
+    for (schema_name, table), columns in old.items():
+        present = set(table_columns(con, schema_name, table))
+        dropped = [c for c in columns if c in present]
+        if dropped:
+            con.execute("DROP VIEW IF EXISTS pub.check_results")
+        for column in dropped:
+            con.execute(f"ALTER TABLE {schema_name}.{table} DROP COLUMN {column}")
 
 
 def ensure_layers(con: duckdb.DuckDBPyConnection) -> None:

@@ -128,10 +128,6 @@ def render_summary(summary: Any, console: Console) -> None:
         f"未变化 {c.get('unchanged', 0)}",
         highlight=False,
     )
-    if summary.disagreements:
-        console.print(
-            f"[red]GX、SQL 与 Python 对 {len(summary.disagreements)} 项检查结论不一致（按最严重的结论处理）[/]"
-        )
     t = summary.timings
     if "load" in t:
         console.print(

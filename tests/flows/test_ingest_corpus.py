@@ -11,7 +11,6 @@ def test_corpus_reports_promoted_quarantined_rejected(tmp_path):
     corpus = shared_dir("corpus") / "docs"
     summary = ingest_paths([corpus], warehouse=tmp_path / "xxgk.duckdb", data_docs=False)
     by_name = {d.path.rsplit("/", 1)[-1]: d for d in summary.documents}
-    assert summary.disagreements == []
     hz = by_name["hongzequ-2023.pdf"]
     assert hz.state == "quarantined" and hz.failing_rules == ["T4_BLOCK_TOTAL"]
     assert hz.messages == [

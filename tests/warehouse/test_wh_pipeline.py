@@ -78,7 +78,6 @@ def test_layers_and_dlt_state_are_project_local(wh):
     assert "staging" not in schemas
     assert (cfg.dlt_dir / "xxgk").is_dir()  # dlt pipeline state next to the warehouse, not /var/dlt
     assert cfg.data_docs_index.is_file()
-    assert wh["run1"].disagreements == [] and wh["run2"].disagreements == []
 
 
 def test_states_after_first_runs(wh):
@@ -100,7 +99,7 @@ def test_hongze_style_quarantine_with_exact_messages(wh):
     cfg, vid = wh["cfg"], wh["ids"]["B"]
     rows = q(
         cfg,
-        "SELECT instance, outcome, lhs_value, rhs_value, message, gx_outcome, sql_outcome, py_outcome "
+        "SELECT instance, outcome, lhs_value, rhs_value, message "
         "FROM qa.check_results WHERE version_id = ? AND rule_id = 'T4_BLOCK_TOTAL' ORDER BY instance",
         [vid],
     )
@@ -111,7 +110,6 @@ def test_hongze_style_quarantine_with_exact_messages(wh):
         11.0,
         "表四 行政复议：总计(0) ≠ 结果维持(10)+结果纠正(1)+其他结果(0)+尚未审结(0)",
     )
-    assert by["review"][5:] == ("fail", "fail", "fail")
     assert (
         by["litigation_after_review"][4]
         == "表四 行政诉讼（复议后起诉）：总计(0) ≠ 结果维持(5)+结果纠正(0)+其他结果(0)+尚未审结(0)"
@@ -260,7 +258,7 @@ def test_forced_reload_merges_in_place(wh):
     before = {k: q(cfg, sql) for k, sql in stable.items()}
     docs = [wh["docs"][k] for k in ("A22", "B", "C", "E")]
     again = ingest_documents(docs, warehouse=cfg, data_docs=False, skip_known=False)
-    assert again.counts["unchanged"] == 0 and again.disagreements == []
+    assert again.counts["unchanged"] == 0
     assert {k: q(cfg, sql) for k, sql in stable.items()} == before
 
 

@@ -58,7 +58,7 @@ def test_ingest_json_reports_each_document(corpus):
     assert hz["state"] == "quarantined" and hz["failing_rules"] == ["T4_BLOCK_TOTAL"]
     assert hz["messages"] == [HONGZE_MESSAGE]
     assert out["counts"]["promoted"] == 2 and out["counts"]["quarantined"] == 1 and out["counts"]["rejected"] == 1
-    assert out["disagreements"] == []
+    assert "disagreements" not in out  # one engine decides: nothing to disagree
 
 
 def test_status_json(corpus):
