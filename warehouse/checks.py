@@ -291,6 +291,8 @@ def _messages(con: duckdb.DuckDBPyConnection) -> pa.Table:
         f"""SELECT i.rowid, b.variant, i.version_id, i.prev_version_id, i.rule_id, i.instance, v.outcome
             FROM {INPUTS_TABLE} i JOIN _verdicts v ON v.k = i.rowid JOIN qa.batch b ON b.version_id = i.version_id"""
     ).fetchall()
+    if not rejected:  # the facts view spans every staged version: not even planned when nothing is needed
+        return pa.table({"k": pa.array([], pa.int64()), "message": pa.array([], pa.string())})
     pairs: set[tuple[str, str]] = set()
     for _k, variant, vid, prev_id, rule_id, instance, _outcome in rejected:
         this, prev = facts_read_by(variant, rule_id, instance)
