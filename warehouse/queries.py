@@ -2,6 +2,8 @@
 
 * :func:`status` — counts per state and per year, and one entry per report version with its
   agency, year, state and the ids of its failing error-level rules and of its waived rules.
+* :func:`years_seen` — the report years the warehouse has recorded anything for (a version or an
+  acquisition), so that a year it never saw is not shown as a clean one.
 * :func:`failing_checks` — one entry per failing (or not assessable) check, filterable by agency,
   year, rule and severity; a waived check says so (``waived``, the waiver's reason, who, when).
 """
@@ -31,6 +33,19 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = N
 def is_initialised(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether at least one ingest run completed (staging and state tables exist)."""
     return has_table(con, "stg", "report_versions") and has_table(con, "qa", "version_state")
+
+
+def years_seen(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """The report years of every staged version and every ``qa.acquisitions`` row, ascending."""
+    parts = []
+    if has_table(con, "stg", "report_versions"):
+        parts.append("SELECT year FROM stg.report_versions")
+    if has_table(con, "qa", "acquisitions"):
+        parts.append("SELECT year FROM qa.acquisitions")
+    if not parts:
+        return []
+    sql = f"SELECT DISTINCT year FROM ({' UNION ALL '.join(parts)}) WHERE year IS NOT NULL ORDER BY year"
+    return [int(y) for (y,) in con.execute(sql).fetchall()]
 
 
 def status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

@@ -44,6 +44,7 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")] = False,
 ) -> None:
     """Data-quality report (数据质量报告) for the oversight office: --out DIR, --email, or --resend."""
+    from flows.cli.warehouse import unseen_year
     from flows.report import service
     from flows.report.mail import AddressError
     from flows.report.settings import SettingsError, load_settings
@@ -63,6 +64,8 @@ def report(
             _say([d.line() for d in deliveries] or [_nothing_to_resend(settings)], as_json)
         if year is None:
             return dump_json(result) if as_json else None
+        if not service.year_seen(cfg, year):
+            raise fail(f"未生成报告：{unseen_year(cfg.db_path, year)}", code=1)
         reg = service.load_registry_file(service.registry_path(registry))
         reports = service.build_reports(year, cfg, reg, oversight, settings.outbox_dir)
         result["reports"] = [_summary_line(r) for r in reports]
@@ -82,7 +85,7 @@ def report(
             _say([settings.describe(), *(d.line() for d in deliveries)], as_json)
         if out_dir is None and not email:
             _say([*map(_summary_line, reports), "（--out DIR 写出 HTML 与 Excel；--email 发送邮件）"], as_json)
-    except (WarehouseError, RegistryError, SettingsError, AddressError, KeyError) as exc:
+    except (WarehouseError, RegistryError, SettingsError, AddressError, KeyError, service.ReportInputError) as exc:
         raise fail(str(exc).strip("'\"")) from None
     if as_json:
         dump_json(result)

@@ -148,7 +148,7 @@ def checks(
     as_json: JsonOpt = False,
 ) -> None:
     """List failing checks (error level first), with the Chinese explanation of each."""
-    from warehouse.queries import failing_checks
+    from warehouse.queries import failing_checks, years_seen
 
     with one_line_errors(), _reader(warehouse) as (con, cfg):
         rows = (
@@ -158,11 +158,17 @@ def checks(
                 con, agency=agency, year=year, rule=rule, severity=severity, include_superseded=all_versions
             )
         )
+        unseen = con is not None and year is not None and year not in years_seen(con)
     if as_json:
         dump_json(rows)
         return
     if not rows:
-        out.print("没有未通过的检查。" if con is not None else f"仓库 {cfg.db_path} 尚未创建：先运行 xxgk ingest。")
+        if con is None:
+            out.print(f"仓库 {cfg.db_path} 尚未创建：先运行 xxgk ingest。")
+        elif unseen:
+            out.print(unseen_year(cfg.db_path, year))
+        else:
+            out.print("没有未通过的检查。")
         return
     table = Table(title=f"未通过的检查（{len(rows)} 项）", title_justify="left", header_style="bold")
     for name in ("发布机关", "年度", "状态", "规则", "级别", "结论", "说明"):
@@ -186,20 +192,49 @@ def checks(
     out.print(table)
 
 
-def status(warehouse: WarehouseOpt = None, as_json: JsonOpt = False) -> None:
+def unseen_year(path: Path, year: int | None) -> str:
+    """The notice for a report year the warehouse has recorded nothing for (never shown as a clean year)."""
+    return (
+        f"数据仓库 {path} 中没有 {year} 年度的任何记录（报告或采集结果）："
+        f"先运行 xxgk run --year {year} 或 xxgk ingest。"
+    )
+
+
+def status(
+    year: Annotated[int | None, typer.Option("--year", "-y", help="Only this report year (报告年度).")] = None,
+    warehouse: WarehouseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Counts of report versions by year and state, and the state of every version."""
     from warehouse.queries import status as query_status
+    from warehouse.queries import years_seen
 
     with one_line_errors(), _reader(warehouse) as (con, cfg):
         data = query_status(con) if con is not None else {"counts": {}, "by_year": [], "versions": []}
+        seen = years_seen(con) if con is not None else []
     data = {"warehouse": str(cfg.db_path), **data}
+    if year is not None:
+        data["year"] = year
+        data["year_seen"] = year in seen
+        data["by_year"] = [r for r in data["by_year"] if r["year"] == year]
+        data["versions"] = [v for v in data["versions"] if v["year"] == year]
+        data["counts"] = {s: sum(v["state"] == s for v in data["versions"]) for s in STATE_LABELS}
     for state in STATE_LABELS:
         data["counts"].setdefault(state, 0)
     if as_json:
         dump_json(data)
         return
+    if year is not None and year not in seen and con is not None:
+        out.print(unseen_year(cfg.db_path, year))
+        return
     if not data["versions"]:
-        out.print(f"仓库 {cfg.db_path} 中还没有报告：先运行 xxgk ingest。")
+        if year is not None and con is not None:
+            out.print(
+                f"数据仓库 {cfg.db_path} 中 {year} 年度只有采集记录、没有报告版本："
+                f"缺失情况见 xxgk report --year {year}。"
+            )
+        else:
+            out.print(f"仓库 {cfg.db_path} 中还没有报告：先运行 xxgk ingest。")
         return
     by_year = Table(title="按年度统计", title_justify="left", header_style="bold")
     by_year.add_column("年度")

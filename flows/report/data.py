@@ -11,8 +11,9 @@ warehouse through one read-only DuckDB connection and returns a :class:`Report` 
   :meth:`Report.snapshot`), the counts behind the charts and the published 表二/表三/表四 values.
 
 Expected agencies come from the registry (``[[agency]]`` entries of the office); without a
-registry they are the agencies with a report of this year or of the year before in the
-warehouse.  An expected agency without a promoted or quarantined version of the year is
+registry they are every agency the warehouse has recorded for the year: the agencies of its staged
+versions and of its ``qa.acquisitions`` rows (so the agencies the run found missing are missing here
+too).  An expected agency without a promoted or quarantined version of the year is
 *missing*; a version published after its statutory deadline (``publication_deadline``: 31 January,
 31 March for a government's own report) is *late*, and so is one the flows found only after a check
 after the deadline had recorded it missing (``qa.v_report_timeliness``).  The latest acquisition of
@@ -377,24 +378,64 @@ def expected_from_registry(registry: Any, office_id: str | None = None) -> tuple
 
 
 def expected_from_warehouse(con: duckdb.DuckDBPyConnection, year: int) -> list[ExpectedAgency]:
-    """Agencies with a statutory report of ``year`` or ``year - 1`` in the warehouse (no registry)."""
-    if not is_initialised(con):
-        return []
-    rows = dict_rows(
-        con,
+    """Every agency the warehouse has recorded for ``year`` (no registry): the agencies of the year's
+    staged versions (rejected ones included) and of the year's ``qa.acquisitions`` rows (missing, not
+    due, failed, refused included), one per identity key; the acquisitions give id, region and level."""
+    found: dict[str, dict[str, Any]] = {}
+    if has_table(con, "qa", "acquisitions"):
+        from warehouse.acquisitions import latest
+
+        for r in latest(con, year):
+            name = r.get("agency_name") or str(r["agency_id"])
+            key = rules.agency_key(name) or name
+            found.setdefault(key, {"id": str(r["agency_id"]), "name": name, "region": r.get("region") or ""})
+            found[key].setdefault("level", r.get("level") or "")
+    if is_initialised(con):
+        rows = dict_rows(
+            con,
+            """
+            SELECT r.agency_key AS key, arg_max(r.agency, epoch(r.loaded_at)) AS name
+            FROM stg.report_versions r JOIN qa.version_state s ON s.version_id = r.version_id
+            WHERE r.year = ? AND r.agency_key IS NOT NULL
+            GROUP BY r.agency_key ORDER BY r.agency_key
+            """,
+            [year],
+        )
+        linked = version_keys(con, year)
+        known = {v["id"] for v in found.values()}
+        for r in rows:
+            if r["key"] in found or linked.get(r["key"]) in known:
+                continue  # the agency of an acquisition (its report may print another name)
+            found[r["key"]] = {"id": r["key"], "name": r["name"], "region": "", "level": ""}
+    labels = region_labels((v["region"], v["name"]) for v in found.values())
+    return [
+        ExpectedAgency(
+            v["id"],
+            v["name"],
+            key,
+            v["region"],
+            labels[v["region"]] if v["region"] else (place_prefix(v["name"]) or "未登记地区"),
+            v.get("level") or "",
+        )
+        for key, v in sorted(found.items())
+    ]
+
+
+def version_keys(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, str]:
+    """Identity key of a version of ``year`` → the registry agency id whose acquisition produced it
+    (``qa.acquisitions.version_id``): how a report that prints another name than the registry's is
+    still matched to its agency."""
+    if not (has_table(con, "qa", "acquisitions") and has_table(con, "stg", "report_versions")):
+        return {}
+    rows = con.execute(
         """
-        SELECT r.agency_key AS key, arg_max(r.agency, r.year * 1e12 + epoch(r.loaded_at)) AS name
-        FROM stg.report_versions r JOIN qa.version_state s ON s.version_id = r.version_id
-        WHERE r.year IN (?, ?) AND s.state <> 'rejected' AND r.agency_key IS NOT NULL
-        GROUP BY r.agency_key ORDER BY r.agency_key
+        SELECT DISTINCT r.agency_key, a.agency_id
+        FROM qa.acquisitions a JOIN stg.report_versions r ON r.version_id = a.version_id
+        WHERE a.year = ? AND r.year = ? AND r.agency_key IS NOT NULL
         """,
-        [year, year - 1],
-    )
-    out = []
-    for r in rows:
-        place = place_prefix(r["name"]) or "未登记地区"
-        out.append(ExpectedAgency(r["key"], r["name"], r["key"], "", place))
-    return out
+        [year, year],
+    ).fetchall()
+    return {str(k): str(a) for k, a in rows}
 
 
 def source_link(source_url: str | None, source_path: str | None) -> str | None:
@@ -658,12 +699,17 @@ def agency_statuses(
     """One :class:`AgencyStatus` per expected agency (failing first, then missing, then the rest)."""
     if not is_initialised(con):
         return [_status(a, None, year) for a in expected]
-    keys = [a.key for a in expected]
-    versions = _versions(con, year, keys)
+    by_id = {a.id: a.key for a in expected}
+    # a report printing another name than the registry's is its agency's when the run fetched it for that agency
+    alias = {k: by_id[i] for k, i in version_keys(con, year).items() if i in by_id}
+    keys = list(dict.fromkeys([a.key for a in expected] + list(alias)))
+    versions = [{**v, "agency_key": alias.get(v["agency_key"], v["agency_key"])} for v in _versions(con, year, keys)]
     current = current_versions(versions)
     counts = Counter(v["agency_key"] for v in versions)
     checks = checks_of(con, [v["version_id"] for v in current.values()])
-    rejected = _rejected(con, year, keys)
+    rejected: dict[str, list[str]] = {}
+    for key, reasons in _rejected(con, year, keys).items():
+        rejected.setdefault(alias.get(key, key), []).extend(reasons)
     notes = acquisition_notes(con, year)
     late_checks = late_by_check(con, year)
     latest = _latest_run(con)

@@ -33,6 +33,10 @@ from warehouse.config import WarehouseConfig, default_registry
 log = logging.getLogger(__name__)
 
 
+class ReportInputError(ValueError):
+    """A report that cannot be made from what was given (one line saying what to give instead)."""
+
+
 # ------------------------------------------------------------------------------------------ inputs
 
 
@@ -58,12 +62,33 @@ def offices(registry: Any, oversight: str | None = None) -> list[tuple[Office, l
     """(office, expected agencies) to report on: the one asked for, every office of the registry,
     or — without a registry — one office "全部机关" whose agencies come from the warehouse."""
     if registry is None:
-        return [(Office(oversight or "all", "全部机关"), None)]
+        if oversight is not None:
+            raise ReportInputError(
+                f"--oversight {oversight} 需要登记了该监督机关的机关名录：用 --registry FILE 或环境变量 XXGK_SOURCES "
+                "指定（不加 --oversight 时报告覆盖数据仓库中的全部机关）"
+            )
+        return [(Office("all", "全部机关"), None)]
     if oversight is not None:
+        if registry.office(oversight) is None and not registry.agencies_of(oversight):
+            known = "、".join(
+                dict.fromkeys([o.id for o in registry.oversight] + [a.oversight for a in registry.agencies])
+            )
+            raise ReportInputError(
+                f"机关名录 {registry.path} 中没有监督机关 {oversight}（[[oversight]] id 或机关的 oversight）："
+                f"可用的有 {known or '（无）'}；或用 --registry FILE 指定登记了它的名录"
+            )
         return [expected_from_registry(registry, oversight)]
     ids = [o.id for o in registry.oversight]
     ids += sorted({a.oversight for a in registry.agencies} - set(ids))
     return [expected_from_registry(registry, i) for i in ids if registry.agencies_of(i)]
+
+
+def year_seen(cfg: WarehouseConfig, year: int) -> bool:
+    """Whether the warehouse has recorded anything for ``year`` (a report version or an acquisition)."""
+    from warehouse.queries import years_seen
+
+    with reader(cfg) as con:
+        return year in years_seen(con)
 
 
 @contextmanager
