@@ -9,22 +9,66 @@ from __future__ import annotations
 import json
 import sys
 import time
+from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer import _click as click  # typer 0.29 carries its own click: the classes its commands are made of
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from flows.cli.console import error, out
 
+
+def _usage_name(param: TyperArgument) -> str:
+    """An argument in the usage line as click writes it: ``FILES...``, ``[FILES]...`` when optional."""
+    name = (param.metavar or param.name or "").upper()
+    name = name if param.required else f"[{name}]"
+    return name + ("..." if param.nargs != 1 else "")
+
+
+def tidy_help(command: click.Command, ctx: click.Context) -> click.Command:
+    """``command`` with the help a person reads: no ``<bool>`` type beside a flag, arguments as ``FILES...``
+    in the usage line (typer prints ``{files}...``), and no reStructuredText double back-ticks from the
+    docstrings the help is made of."""
+    for attr in ("help", "short_help"):
+        if getattr(command, attr, None):
+            setattr(command, attr, getattr(command, attr).replace("``", ""))
+    for param in command.get_params(ctx):  # with --help
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""  # typer shows a flag's type as <bool>; a flag takes no value
+        if isinstance(param, TyperArgument):
+            setattr(param, "_usage_display_name", partial(_usage_name, param))  # noqa: B010 - per instance
+        text: Any = getattr(param, "help", None)  # options and typer's arguments have help; click's Parameter not
+        if isinstance(text, str):
+            setattr(param, "help", text.replace("``", ""))  # noqa: B010
+    return command
+
+
+class HelpGroup(TyperGroup):
+    """The ``xxgk`` command group: every command it resolves (and itself) gets :func:`tidy_help`."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        return tidy_help(command, ctx) if command is not None else None
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        tidy_help(self, ctx)
+        super().format_help(ctx, formatter)
+
+
 app = typer.Typer(
+    cls=HelpGroup,
     name="xxgk",
     help="政府信息公开工作年度报告 → 可信数据仓库：解析、入库、校验、报告。",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-bench_app = typer.Typer(help="Benchmarks that print figures (never asserted in tests).", no_args_is_help=True)
+bench_app = typer.Typer(
+    cls=HelpGroup, help="Benchmarks that print figures (never asserted in tests).", no_args_is_help=True
+)
 app.add_typer(bench_app, name="bench")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 out = Console(width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -28,8 +29,9 @@ def dump_json(data: Any) -> None:
 
 
 def error(message: object) -> None:
-    """``error: message`` as one line on stderr."""
-    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """``error: message`` as one line on stderr (the message is text, not markup: ``[demo-jyj]`` and
+    ``[agency.local]`` in a registry problem are printed as they are)."""
+    err.print(f"[red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
 
 
 def fail(message: object, code: int = 2) -> typer.Exit:

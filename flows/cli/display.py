@@ -48,10 +48,10 @@ def _table(template_table: Table, cells: dict[str, dict[str, Any]], title: str) 
         out.add_column(col.label, justify="right", no_wrap=True)
     for row in rows:
         addrs = [f"{template_table.id}.{row.key}.{c.key}" for c in template_table.columns]
+        indent = "  " * row_depth(template_table, row.key)  # （一）…（六） under 三、, their rows one level deeper
         if not row.is_data_row and not any(a in cells for a in addrs):
-            out.add_row(f"[bold]{row.label}[/]", *[""] * len(addrs))
+            out.add_row(f"{indent}[bold]{row.label}[/]", *[""] * len(addrs))
             continue
-        indent = "  " if row.group else ""
         out.add_row(indent + row.label, *[_cell_text(cells.get(a)) for a in addrs])
     return out
 
@@ -71,6 +71,15 @@ def checks_text(checks: list[dict[str, Any]]) -> str:
         for c in checks
     ]
     return f"未通过的规则检查（{len(checks)} 项，不含跨年度检查）：\n" + "\n".join(lines)
+
+
+def row_depth(table: Table, row_key: str) -> int:
+    """How deep a row sits in the printed groups: 0 for 一、本年新收…, 1 for （一）予以公开 … （六）其他处理
+    (data rows and group headings alike), 2 for the rows of （三）不予公开 and the other nested groups."""
+    depth, group = 0, table.row(row_key).group
+    while group is not None:
+        depth, group = depth + 1, table.row(group).group
+    return depth
 
 
 def render_result(result: dict[str, Any], console: Console) -> None:

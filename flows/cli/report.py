@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.console import dump_json, fail, out
+from flows.cli.console import dump_json, error, fail, out
 
 REGISTRY_HELP = "Agency registry TOML (default: XXGK_SOURCES, else agencies.toml when present)."
 
@@ -64,9 +64,9 @@ def report(
             _say([d.line() for d in deliveries] or [_nothing_to_resend(settings)], as_json)
         if year is None:
             return dump_json(result) if as_json else None
+        reg = service.load_registry_file(service.registry_path(registry))
         if not service.year_seen(cfg, year):
             raise fail(f"未生成报告：{unseen_year(cfg.db_path, year)}", code=1)
-        reg = service.load_registry_file(service.registry_path(registry))
         reports = service.build_reports(year, cfg, reg, oversight, settings.outbox_dir)
         result["reports"] = [_summary_line(r) for r in reports]
         if out_dir is not None:
@@ -85,7 +85,11 @@ def report(
             _say([settings.describe(), *(d.line() for d in deliveries)], as_json)
         if out_dir is None and not email:
             _say([*map(_summary_line, reports), "（--out DIR 写出 HTML 与 Excel；--email 发送邮件）"], as_json)
-    except (WarehouseError, RegistryError, SettingsError, AddressError, KeyError, service.ReportInputError) as exc:
+    except RegistryError as exc:
+        for problem in exc.problems:
+            error(problem)
+        raise typer.Exit(code=2) from None
+    except (WarehouseError, SettingsError, AddressError, KeyError, service.ReportInputError) as exc:
         raise fail(str(exc).strip("'\"")) from None
     if as_json:
         dump_json(result)

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from flows.cli.clock import since_start
 from flows.cli.console import dump_json, err, one_line_errors, out
 from flows.cli.warehouse import render_publish
 from flows.ingest import STATE_LABELS
@@ -89,16 +90,6 @@ AsOfOpt = Annotated[
 # ============================================================================ plumbing
 
 
-def process_age() -> float:
-    """Seconds since this process started (from /proc; 0.0 where unavailable)."""
-    try:
-        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
 class RichSink:
     """Progress bars on stderr: agencies done, documents fetched, parsed, promoted."""
 
@@ -132,7 +123,7 @@ def flow_session(
     """
     from flows import settings
 
-    startup = {"before_command": round(process_age(), 3)}
+    startup = {"before_command": round(since_start(), 3)}
     settings.quiet_console()
     api = settings.start_api()
     if api_out is not None:
@@ -150,7 +141,7 @@ def flow_session(
     url = api.wait()
     startup["api_wait"] = round(time.perf_counter() - t, 3)
     startup["api_start"] = round(api.seconds, 3)
-    startup["ready"] = round(process_age(), 3)
+    startup["ready"] = round(since_start(), 3)
     sink = RichSink(err) if show_progress else None
     with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         if sink is None:

@@ -448,7 +448,7 @@ def publish_cmd(
     if result is None:
         raise fail(
             "no publish destination configured: set destination_type under "
-            f"\\[pipelines.{PIPELINE_NAME}] in .dlt/config.toml (or "
+            f"[pipelines.{PIPELINE_NAME}] in .dlt/config.toml (or "
             f"PIPELINES__{PIPELINE_NAME.upper()}__DESTINATION_TYPE) and its credentials in .dlt/secrets.toml; "
             "until then the DuckDB file is the warehouse"
         )
@@ -458,7 +458,7 @@ def publish_cmd(
         render_publish(result, out)
     if result.get("error"):
         if as_json:
-            error(escape(result["error"]))
+            error(result["error"])
         raise typer.Exit(code=1)
 
 
