@@ -90,6 +90,7 @@ def parse(
 ) -> None:
     """Parse report files and print their statutory tables (or JSON Lines with --json)."""
     from flows.limits import read_limits
+    from sources import chinese
     from sources.parsing.parse import parse_path
 
     limits = read_limits()
@@ -98,7 +99,7 @@ def parse(
         result = parse_path(path, limits)
         if result.get("error"):
             failed += 1
-            error(result["error"])
+            error(f"无法读取：{chinese.chinese(result['error'])}")
         if as_json:
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
             sys.stdout.flush()

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table as RichTable
 
+from sources import chinese
 from sources.template import TABLE_NAMES, Table, Template, load_template, raw_spec
 
 _SEMANTIC_SHOWN = {"EMPTY": "[dim]（空）[/]", "MISSING": "[red]缺失[/]"}
@@ -87,11 +88,11 @@ def render_result(result: dict[str, Any], console: Console) -> None:
     src = result.get("source", {})
     head = f"[bold]{src.get('path')}[/]  格式 {src.get('format')}"
     if result.get("error"):
-        console.print(Panel(f"[red]无法读取：{result['error']}[/]", title=head))
+        console.print(Panel(f"[red]无法读取：{escape(chinese.chinese(result['error']))}[/]", title=head))
         return
     if not result.get("template"):
-        reason = "; ".join(i["message"] for i in result.get("issues", [])) or "不是法定格式的年度报告"
-        console.print(Panel(f"[yellow]非法定格式年报，未读取数字：{reason}[/]", title=head))
+        reason = "；".join(chinese.issue_text(i) for i in result.get("issues", [])) or "不是法定格式的年度报告"
+        console.print(Panel(f"[yellow]非法定格式年报，未读取数字：{escape(reason)}[/]", title=head))
         return
     template = load_template(result["template"])
     cells = {c["address"]: c for c in result["cells"]}
@@ -108,7 +109,11 @@ def render_result(result: dict[str, Any], console: Console) -> None:
         if rendered is not None:
             parts.append(rendered)
     if result.get("issues"):
-        lines = [f"  [{i['severity']}] {i['code']}: {i['message']}" for i in result["issues"]]
+        lines = [
+            f"  {chinese.SEVERITY.get(i['severity'], i['severity'])}：{escape(chinese.issue_text(i))}"
+            f"  [dim]{escape(i['code'])}[/]"
+            for i in result["issues"]
+        ]
         parts.append("解析提示：\n" + "\n".join(lines))
     checks = result.get("checks")
     if checks:

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -31,16 +32,10 @@ from flows.cli.clock import since_start
 from flows.cli.console import dump_json, err, one_line_errors, out
 from flows.cli.warehouse import render_publish
 from flows.ingest import STATE_LABELS
+from sources import chinese
 
 # qa.acquisitions statuses (warehouse/acquisitions.py STATUSES)
-STATUS_LABELS = {
-    "fetched": "新下载",
-    "not_modified": "未变化",
-    "missing": "缺失",
-    "not_due": "未到截止日期",
-    "failed": "失败",
-    "refused": "拒绝访问",
-}
+STATUS_LABELS = chinese.ACQUISITION_STATUS
 # The counts of a year run (flows.pipeline._counts), in the order shown.
 COUNT_LABELS = {
     "agencies_attempted": "机构",
@@ -53,14 +48,7 @@ COUNT_LABELS = {
     "unchanged": "仓库中已有",
     **{status: STATUS_LABELS[status] for status in ("missing", "not_due", "failed", "refused")},
 }
-STEP_LABELS = {
-    "discover": "发现",
-    "fetch": "下载",
-    "parse": "解析",
-    "load": "入库",
-    "validate": "校验",
-    "promote": "发布",
-}
+STEP_LABELS = chinese.STEP
 PROGRESS_LABELS = {"agencies": "机构", "fetched": "已下载", "parsed": "已解析", "promoted": "已发布"}
 # Registry and warehouse problems, an unknown agency id or runner (ValueError) and a missing registry file
 # (FileNotFoundError) end a command in one line (per problem) on stderr, exit status 2.
@@ -223,7 +211,9 @@ def render_year(summary: dict[str, Any], console: Console) -> None:
         for col in ("机构", "步骤", "原因"):
             t.add_column(col)
         for a in failed:
-            t.add_row(_agency(a), STEP_LABELS.get(a["step"] or "", a["step"] or ""), a["reason"] or "")
+            t.add_row(
+                _agency(a), STEP_LABELS.get(a["step"] or "", a["step"] or ""), escape(chinese.chinese(a["reason"]))
+            )
         console.print(t)
 
 
@@ -235,10 +225,14 @@ def _render_missing(agencies: list[dict[str, Any]], console: Console) -> None:
     for col in ("机构", "状态", "截止日期", "监督机构", "已尝试"):
         t.add_column(col)
     for a in gone:
-        tried = "\n".join(
-            f"{x['url']} → {x['status']}" + (f"（{x['reason']}）" if x["reason"] else "") for x in a["tried"]
-        ) or (a["reason"] or "")
-        t.add_row(_agency(a), STATUS_LABELS[a["status"]], a["deadline"], a["oversight_name"] or a["oversight"], tried)
+        tried = "\n".join(chinese.tried_text(x) for x in a["tried"]) or chinese.chinese(a["reason"])
+        t.add_row(
+            _agency(a),
+            STATUS_LABELS.get(a["status"], a["status"]),
+            a["deadline"],
+            a["oversight_name"] or a["oversight"],
+            escape(tried),
+        )
     console.print(t)
 
 

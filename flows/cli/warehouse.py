@@ -21,6 +21,7 @@ from rich.table import Table
 
 from flows.cli.console import dump_json, err, error, fail, one_line_errors, out
 from flows.ingest import OUTCOME_LABELS, SEVERITY_LABELS, STATE_LABELS
+from sources import chinese
 
 WarehouseOpt = Annotated[
     Path | None,
@@ -112,7 +113,7 @@ def render_summary(summary: Any, console: Console) -> None:
             str(d.year or "—"),
             d.template or "—",
             state,
-            ("、".join(d.failing_rules) or (d.reason if d.state == "rejected" else "") or "")
+            ("、".join(d.failing_rules) or (escape(chinese.chinese(d.reason)) if d.state == "rejected" else "") or "")
             + (f"[cyan]{WAIVED_LABEL}：{'、'.join(d.waived_rules)}[/]" if getattr(d, "waived_rules", None) else ""),
         )
     console.print(table)
@@ -248,7 +249,9 @@ def status(
     for name in ("版本", "发布机关", "年度", "格式", "状态", "未通过的错误级规则"):
         versions.add_column(name, overflow="fold")
     for v in data["versions"]:
-        rules = "、".join(v["failing_rules"]) or ((v["reason"] or "") if v["state"] == "rejected" else "")
+        rules = "、".join(v["failing_rules"]) or (
+            escape(chinese.chinese(v["reason"])) if v["state"] == "rejected" else ""
+        )
         if v.get("waived_rules"):
             rules = (rules + "\n" if rules else "") + f"[cyan]{WAIVED_LABEL}：{'、'.join(v['waived_rules'])}[/]"
         versions.add_row(

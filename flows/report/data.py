@@ -34,7 +34,7 @@ from typing import Any
 import duckdb
 
 from flows.ingest import STATE_LABELS as VERSION_STATE_LABELS
-from sources import rules
+from sources import chinese, rules
 from sources.rules import messages
 from sources.template import TABLE_NAMES, load_template
 from warehouse.db import dict_rows, has_table
@@ -158,6 +158,16 @@ class CheckItem:
         return messages.side_text(shown, value)
 
 
+@dataclass(frozen=True)
+class ParseIssue:
+    """A parser warning or error of the version shown (``stg.parse_issues``): stable code, Chinese text."""
+
+    code: str
+    severity: str
+    text: str
+    page: int | None = None
+
+
 @dataclass
 class AgencyStatus:
     """One expected agency in the report: its state and the version shown, with checks and warnings."""
@@ -180,6 +190,8 @@ class AgencyStatus:
     warnings: list[CheckItem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     late_reason: str | None = None  # late by the acquisitions: found only after a check recorded it missing
+    acquisition: str | None = None  # status code of the latest acquisition when it found nothing (missing …)
+    issues: list[ParseIssue] = field(default_factory=list)  # the parser's warnings and errors on the version
 
     @property
     def name(self) -> str:
@@ -195,6 +207,12 @@ class AgencyStatus:
         if self.published_on is None or self.deadline is None:
             return 0
         return max(0, (self.published_on - self.deadline).days)
+
+    @property
+    def codes(self) -> str:
+        """The stable codes behind the Chinese state: ``missing``, ``acquisition=failed``, ``late`` …"""
+        parts = [self.state] + ([f"acquisition={self.acquisition}"] if self.acquisition else [])
+        return "; ".join(parts + (["late"] if self.late else []) + (["revised"] if self.revised else []))
 
     @property
     def late(self) -> bool:
@@ -597,6 +615,25 @@ def _check_item(row: Mapping[str, Any], terms: Mapping[str, Any] | None) -> Chec
     )
 
 
+def parse_issues_of(con: duckdb.DuckDBPyConnection, version_ids: Sequence[str]) -> dict[str, list[ParseIssue]]:
+    """Version id → its parser warnings and errors (``stg.parse_issues``, info left out), in Chinese."""
+    if not version_ids or not has_table(con, "stg", "parse_issues"):
+        return {}
+    out: dict[str, list[ParseIssue]] = {}
+    for row in dict_rows(
+        con,
+        """
+        SELECT version_id, code, severity, message, page FROM stg.parse_issues
+        WHERE version_id IN (SELECT unnest(?::VARCHAR[])) AND severity IN ('error', 'warning')
+        ORDER BY version_id, seq
+        """,
+        [list(version_ids)],
+    ):
+        issue = ParseIssue(row["code"] or "", row["severity"] or "", chinese.issue_text(row), row["page"])
+        out.setdefault(row["version_id"], []).append(issue)
+    return out
+
+
 def checks_of(con: duckdb.DuckDBPyConnection, version_ids: Sequence[str]) -> dict[str, list[CheckItem]]:
     """Version id → its failing and not-assessable checks, blocking ones first, with evidence."""
     if not version_ids:
@@ -623,22 +660,22 @@ ACQUISITION_LABELS = {
 
 
 def _acquisition_note(row: Mapping[str, Any]) -> str:
+    """``最近一次采集：截止日期后仍未找到（http://…：不存在（HTTP 404，页面不存在）），尝试了 1 个地址``."""
     label = ACQUISITION_LABELS.get(row.get("status") or "", row.get("status") or "")
-    step = f"{row['step']}：" if row.get("step") and row.get("status") == "failed" else ""
-    reason = f"（{step}{row['reason']}）" if row.get("reason") else ""
+    step = chinese.STEP.get(row.get("step") or "", row.get("step") or "")
+    step = f"{step}：" if step and row.get("status") == "failed" else ""
+    reason = f"（{step}{chinese.chinese(row['reason'])}）" if row.get("reason") else ""
     tried = len(row.get("tried") or [])
     return f"最近一次采集：{label}{reason}" + (f"，尝试了 {tried} 个地址" if tried else "")
 
 
-def acquisition_notes(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, str]:
-    """Registry agency id → a Chinese note on its latest acquisition of ``year`` when that found nothing
-    (missing, not due, failed, refused; ``qa.acquisitions``, recorded by the flows)."""
-    try:
-        from warehouse.acquisitions import latest
-    except ImportError:  # pragma: no cover - an older checkout without the flows' table
-        return {}
+def acquisition_notes(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, tuple[str, str]]:
+    """Registry agency id → (status code, Chinese note) of its latest acquisition of ``year`` when that
+    found nothing (missing, not due, failed, refused; ``qa.acquisitions``, recorded by the flows)."""
+    from warehouse.acquisitions import latest
+
     return {
-        str(r["agency_id"]): _acquisition_note(r)
+        str(r["agency_id"]): (str(r.get("status")), _acquisition_note(r))
         for r in latest(con, year)
         if r.get("status") not in ("fetched", "not_modified")
     }
@@ -707,6 +744,7 @@ def agency_statuses(
     current = current_versions(versions)
     counts = Counter(v["agency_key"] for v in versions)
     checks = checks_of(con, [v["version_id"] for v in current.values()])
+    issues = parse_issues_of(con, [v["version_id"] for v in current.values()])
     rejected: dict[str, list[str]] = {}
     for key, reasons in _rejected(con, year, keys).items():
         rejected.setdefault(alias.get(key, key), []).extend(reasons)
@@ -721,6 +759,7 @@ def agency_statuses(
         status.revised = _is_revised(status, previous, latest)
         status.late_reason = late_checks.get(agency.id)
         items = checks.get(status.version_id or "", [])
+        status.issues = issues.get(status.version_id or "", [])
         status.failures = [c for c in items if c.blocking]
         status.warnings = [c for c in items if not c.blocking]
         status.notes += _notes(status, rejected.get(agency.key, []), notes, today)
@@ -729,10 +768,13 @@ def agency_statuses(
     return sorted(out, key=lambda s: (order[s.state], not s.late, -len(s.warnings), s.agency.region, s.name))
 
 
-def _notes(status: AgencyStatus, rejected: Sequence[str], acquisitions: Mapping[str, str], today: date) -> list[str]:
-    out = [f"收到的文件不是法定年报，已拒绝：{r}" for r in dict.fromkeys(rejected)]
-    if note := acquisitions.get(status.agency.id):
-        out.append(note)
+def _notes(
+    status: AgencyStatus, rejected: Sequence[str], acquisitions: Mapping[str, tuple[str, str]], today: date
+) -> list[str]:
+    out = [f"收到的文件不是法定年报，已拒绝：{chinese.chinese(r)}" for r in dict.fromkeys(rejected)]
+    if found := acquisitions.get(status.agency.id):
+        status.acquisition = found[0]
+        out.append(found[1])
     if status.state == "missing":
         if status.deadline and today <= status.deadline:
             out.append(f"尚未到法定发布期限（{status.deadline.isoformat()}）")

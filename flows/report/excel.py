@@ -5,7 +5,8 @@ Sheets, all with Chinese column headers:
 * ``概况`` — the summary counts;
 * ``未通过的校验`` — one row per failing check and warning, with its evidence (table / row /
   column, the printed values of both sides, the message, the page and a link to the source);
-* ``缺失与逾期`` — the missing and the late reports;
+* ``缺失与逾期`` — the missing and the late reports, with the stable state codes in the last column;
+* ``解析提示`` — the parser's warnings and errors on each report shown (Chinese, with the stable code);
 * ``已发布表二表三表四`` — the published 表二/表三/表四 values of each agency, in the printed layout
   of its template (merged headers as in the statutory tables).
 
@@ -30,7 +31,7 @@ from flows.cli.display import statutory_title
 from flows.ingest import OUTCOME_LABELS, SEVERITY_LABELS
 from flows.report.data import CHINA_TZ, STATE_LABELS, AgencyStatus, CheckItem, PublishedTables, Report
 from flows.report.html import report_title, safe_link
-from sources import rules
+from sources import chinese, rules
 from sources.template import TABLE_NAMES, Table, load_template, raw_spec
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -76,7 +77,9 @@ MISSING_HEADERS = [
     ("逾期天数", 10),
     ("说明", 60),
     ("原文", 40),
+    ("状态代码", 24),
 ]
+ISSUE_HEADERS = [("机关", 28), ("严重程度", 9), ("说明", 70), ("页码", 6), ("代码", 22), ("版本", 18)]
 
 
 def clean(value: Any) -> Any:
@@ -199,7 +202,20 @@ def missing_sheet(ws: Worksheet, report: Report) -> None:
             if col in (6, 7) and value is not None:
                 cell.number_format = "yyyy-mm-dd"
         _link(ws, row, 10, a.link, a.source)
+        put(ws, row, 11, a.codes, border=_BORDER)
         row += 1
+
+
+def issues_sheet(ws: Worksheet, report: Report) -> None:
+    """``解析提示``: the parser's warnings and errors on each version shown (Chinese text, stable code)."""
+    _header(ws, ISSUE_HEADERS)
+    row = 2
+    for a in report.agencies:
+        for i in a.issues:
+            values = [a.name, chinese.SEVERITY.get(i.severity, i.severity), i.text, i.page, i.code, a.version_id]
+            for col, value in enumerate(values, start=1):
+                put(ws, row, col, value, alignment=_WRAP, border=_BORDER)
+            row += 1
 
 
 # ------------------------------------------------------------------------------------------ printed tables
@@ -349,13 +365,14 @@ def print_setup(ws: Worksheet) -> None:
 
 
 def build_workbook(report: Report) -> Workbook:
-    """The workbook of ``report`` (four sheets, see module docstring)."""
+    """The workbook of ``report`` (the sheets of the module docstring)."""
     wb = Workbook()
     summary = wb.active
     summary.title = "概况"
     summary_sheet(summary, report)
     checks_sheet(wb.create_sheet("未通过的校验"), report)
     missing_sheet(wb.create_sheet("缺失与逾期"), report)
+    issues_sheet(wb.create_sheet("解析提示"), report)
     tables_sheet(wb.create_sheet("已发布表二表三表四"), report)
     for ws in wb.worksheets:
         print_setup(ws)

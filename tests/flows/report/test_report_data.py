@@ -243,7 +243,8 @@ def test_acquisitions_of_the_flows_add_notes_and_lateness(world, tmp_path):
     with reader(cfg) as con:
         rep = build_report(con, YEAR, office, expected)
     justice = agency(rep, JUSTICE)
-    assert "最近一次采集：截止日期后仍未找到（HTTP 404），尝试了 1 个地址" in justice.notes
+    assert "最近一次采集：截止日期后仍未找到（HTTP 404，页面不存在），尝试了 1 个地址" in justice.notes
+    assert justice.codes == "missing; acquisition=missing"
     fin = agency(rep, FIN)
     assert fin.late and fin.days_late == 0 and fin.late_reason == "截止日期后检查时未发布（2024-02-05）"
     assert "逾期：截止日期后检查时未发布（2024-02-05）" in fin.notes

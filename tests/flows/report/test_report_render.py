@@ -81,7 +81,7 @@ def _sheet_rows(ws) -> list[tuple]:
 
 def test_workbook_sheets_and_cells(report, world):
     wb = load_workbook(io.BytesIO(workbook_bytes(report)))
-    assert wb.sheetnames == ["概况", "未通过的校验", "缺失与逾期", "已发布表二表三表四"]
+    assert wb.sheetnames == ["概况", "未通过的校验", "缺失与逾期", "解析提示", "已发布表二表三表四"]
     summary = dict(_sheet_rows(wb["概况"])[1:])
     assert summary["应报送机关"] == 5 and summary["缺失"] == 1 and summary["逾期发布"] == 1
 
@@ -102,6 +102,7 @@ def test_workbook_sheets_and_cells(report, world):
     missing = _sheet_rows(wb["缺失与逾期"])
     assert [r[0] for r in missing[1:]] == [JUSTICE, EDU]
     assert missing[2][4] == "逾期发布" and missing[2][7] == 20
+    assert missing[0][10] == "状态代码" and (missing[1][10], missing[2][10]) == ("missing", "promoted; late")
 
     tables = wb["已发布表二表三表四"]
     cells = world.docs["hz-edu-2023"]["cells"]
@@ -158,3 +159,23 @@ def test_cli_writes_html_and_xlsx_to_a_folder(world, tmp_path, monkeypatch):
 
 def test_data_uris_embed_the_png():
     assert data_uris({"x": b"\x89PNG"}) == {"x": "data:image/png;base64,iVBORw=="}
+
+
+def test_workbook_parse_issues_are_chinese_with_their_stable_codes(report):
+    from flows.report.data import ParseIssue
+    from sources import chinese
+
+    message = "Page 4 has no text layer (a scanned image): its content was not read; OCR it or get a text PDF."
+    issue = {"code": "ocr_needed", "severity": "warning", "page": 4, "message": message}
+    shown = dataclasses.replace(
+        report.agencies[0], issues=[ParseIssue("ocr_needed", "warning", chinese.issue_text(issue), 4)]
+    )
+    wb = load_workbook(io.BytesIO(workbook_bytes(dataclasses.replace(report, agencies=[shown], tables=[]))))
+    rows = _sheet_rows(wb["解析提示"])
+    assert rows[0] == ("机关", "严重程度", "说明", "页码", "代码", "版本")
+    assert rows[1][1:5] == (
+        "警告",
+        "第 4 页没有文字层（扫描图像），内容未读取：请做 OCR 或向发布机关索取文字版 PDF",
+        4,
+        "ocr_needed",
+    )
