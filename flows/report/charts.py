@@ -31,6 +31,7 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.typing import RcKeyType
 
 from flows.report.data import OUTCOME_GROUPS, STATE_LABELS, Report, RuleCount, TrendPoint
+from flows.report.fonts import packaged_font
 
 STATE_COLORS = {"promoted": "#2e7d32", "quarantined": "#c62828", "missing": "#9e9e9e"}
 SEVERITY_COLORS = {"error": "#c62828", "warning": "#f9a825", "info": "#90a4ae"}
@@ -50,12 +51,7 @@ DPI = 110
 
 
 def _packaged_font() -> Path | None:
-    try:
-        import pylopdf_fonts_zh_cn
-    except ImportError:
-        return None
-    path = Path(pylopdf_fonts_zh_cn.sans_path())
-    return path if path.is_file() else None
+    return packaged_font()
 
 
 @functools.cache

@@ -110,14 +110,28 @@ def report_title(report: Report) -> str:
     return f"{report.office.name} {report.year} 年度政府信息公开年报数据质量报告"
 
 
-def render_html(report: Report, images: Mapping[str, str] | None = None) -> str:
-    """The report as one HTML page; ``images`` maps chart names to ``src`` values (cid: or data:)."""
+def render_html(report: Report, images: Mapping[str, str] | None = None, *, embed_font: bool = False) -> str:
+    """The report as one HTML page; ``images`` maps chart names to ``src`` values (cid: or data:).
+
+    ``embed_font`` puts the subset of the packaged Chinese font for the page's characters into the page
+    (``flows.report.fonts``): the folder output reads on a machine without CJK fonts.
+    """
+    page = _render(report, images, "")
+    if not embed_font:
+        return page
+    from flows.report.fonts import font_face_css
+
+    css = font_face_css(page)
+    return _render(report, images, css) if css else page
+
+
+def _render(report: Report, images: Mapping[str, str] | None, font_css: str) -> str:
+    from markupsafe import Markup
+
     env = _env()
     checks = env.get_template("checks.html.j2")
 
     def checks_table(agency: AgencyStatus, items: list[CheckItem]) -> str:
-        from markupsafe import Markup
-
         return Markup(checks.render(a=agency, items=items, safe=safe_link))
 
     return env.get_template("report.html.j2").render(
@@ -139,6 +153,7 @@ def render_html(report: Report, images: Mapping[str, str] | None = None) -> str:
         groups=warning_groups,
         meta=agency_meta,
         safe=safe_link,
+        font_css=Markup(font_css),  # our own rule (base64 and a fixed family name): CSS, never escaped
     )
 
 

@@ -189,7 +189,8 @@ def email_content(report: Report) -> Content:
 
 
 def write_folder(report: Report, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``report-<office>-<year>.html`` (self-contained) and ``.xlsx`` into ``out_dir``."""
+    """Write ``report-<office>-<year>.html`` (self-contained: charts and the Chinese font embedded) and
+    ``.xlsx`` into ``out_dir``."""
     from flows.report.charts import render_charts
     from flows.report.excel import workbook_bytes
     from flows.report.html import data_uris, render_html
@@ -198,7 +199,7 @@ def write_folder(report: Report, out_dir: str | Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     stem = f"report-{safe_filename(report.office.id, 60)}-{report.year}"
     html = out / f"{stem}.html"
-    html.write_text(render_html(report, data_uris(render_charts(report))), encoding="utf-8")
+    html.write_text(render_html(report, data_uris(render_charts(report)), embed_font=True), encoding="utf-8")
     xlsx = out / f"{stem}.xlsx"
     xlsx.write_bytes(workbook_bytes(report))
     return {"html": html, "xlsx": xlsx}
