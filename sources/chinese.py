@@ -5,8 +5,8 @@ The parser, the fetcher and the pipeline keep their stable English codes and tec
 Chinese — the run summary, ``xxgk parse``, the report, its e-mail and workbook — goes through this
 module:
 
-* :data:`SEVERITY`, :data:`ACQUISITION_STATUS`, :data:`FETCH_STATUS`, :data:`STEP` — labels of the
-  stable codes;
+* :data:`SEVERITY`, :data:`ACQUISITION_STATUS`, :data:`FETCH_STATUS`, :data:`STEP`, :data:`LEVEL` —
+  labels of the stable codes;
 * :data:`ISSUE_TEXTS` — per parse-issue code a Chinese description (what a reader needs when a
   message has no more specific rendering);
 * :data:`MESSAGES` — the English messages and reasons of ``sources`` (issue messages, unreadable
@@ -45,6 +45,16 @@ FETCH_STATUS = {
     "soft_error": "错误页面",
     "oversized": "文件过大",
     "failed": "失败",
+}
+
+#: The registry's ``level`` of an agency.
+LEVEL = {
+    "national": "国家级",
+    "province": "省级",
+    "city": "市级",
+    "county": "县级",
+    "township": "乡镇级",
+    "": "未登记层级",
 }
 
 STEP = {"discover": "发现", "fetch": "下载", "parse": "解析", "load": "入库", "validate": "校验", "promote": "发布"}

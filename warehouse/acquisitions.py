@@ -134,6 +134,9 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LATEST_VIEW)
     con.execute(MISSING_VIEW)
     con.execute(timeliness_sql(con))
+    from warehouse.regions import ensure_view
+
+    ensure_view(con)  # pub.v_region_year joins the acquisitions' regions to the published figures
 
 
 def timeliness_sql(con: duckdb.DuckDBPyConnection) -> str:

@@ -468,6 +468,9 @@ def create_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql)
     for sql in printed_views_sql("qa"):
         con.execute(sql)
+    from warehouse.regions import ensure_view
+
+    ensure_view(con)  # pub.v_region_year, once the runs have recorded acquisitions
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:

@@ -8,7 +8,11 @@ warehouse through one read-only DuckDB connection and returns a :class:`Report` 
   one), the failing error-level checks and the warnings, each with its evidence: the printed
   values of both sides of the rule, table / row / column, the source document and the page;
 * the changes since the previous report of the same office and year (a snapshot dict, see
-  :meth:`Report.snapshot`), the counts behind the charts and the published 表二/表三/表四 values.
+  :meth:`Report.snapshot`), the counts behind the charts and the published 表二/表三/表四 values;
+* the regional totals of the year and the one before (``flows/report/regions.py``).
+
+The module is long (about 1000 lines) on purpose: it is the report's only reader of the warehouse —
+every query the report makes is here, and the renderers (html, excel, charts) read none.
 
 Expected agencies come from the registry (``[[agency]]`` entries of the office); without a
 registry they are every agency the warehouse has recorded for the year: the agencies of its staged
@@ -34,6 +38,7 @@ from typing import Any
 import duckdb
 
 from flows.ingest import STATE_LABELS as VERSION_STATE_LABELS
+from flows.report.regions import AgencyFigures, RegionTotal, region_totals, report_figures
 from sources import chinese, rules
 from sources.rules import messages
 from sources.template import TABLE_NAMES, load_template
@@ -319,6 +324,7 @@ class Report:
     trend: list[TrendPoint]
     tables: list[PublishedTables]
     expected_from: str  # registry | warehouse
+    regions: list[RegionTotal] = field(default_factory=list)  # this year and the one before, per region × level
 
     @property
     def with_failures(self) -> list[AgencyStatus]:
@@ -946,8 +952,16 @@ def build_report(
     now = now or datetime.now(UTC)
     expected_from = "registry" if expected is not None else "warehouse"
     agencies = list(expected) if expected is not None else expected_from_warehouse(con, year)
-    statuses = agency_statuses(con, year, agencies, previous, now.astimezone(CHINA_TZ).date())
+    today = now.astimezone(CHINA_TZ).date()
+    statuses = agency_statuses(con, year, agencies, previous, today)
     ready = is_initialised(con)
+    tables = published_tables(con, statuses) if ready else []
+    before = list(expected) if expected is not None else expected_from_warehouse(con, year - 1)
+    before_statuses = agency_statuses(con, year - 1, before, None, today)
+    before_tables = published_tables(con, before_statuses) if ready else []
+    regions = region_totals(
+        [*agency_figures(statuses, tables, year), *agency_figures(before_statuses, before_tables, year - 1)]
+    )
     return Report(
         year=year,
         office=office,
@@ -959,6 +973,28 @@ def build_report(
         region_states=region_states(statuses),
         rule_counts=rule_counts(statuses),
         trend=trend(con, [a.key for a in agencies], year) if ready else [],
-        tables=published_tables(con, statuses) if ready else [],
+        tables=tables,
         expected_from=expected_from,
+        regions=regions,
     )
+
+
+def agency_figures(
+    statuses: Sequence[AgencyStatus], tables: Sequence[PublishedTables], year: int
+) -> list[AgencyFigures]:
+    """One :class:`~flows.report.regions.AgencyFigures` per agency of ``year``: its region, level, state and,
+    when published, its report's statutory figures (the input of the regional totals)."""
+    values = {t.version_id: t.values for t in tables}
+    return [
+        AgencyFigures(
+            s.name,
+            s.agency.region,
+            s.agency.region_label,
+            s.agency.level,
+            year,
+            s.state,
+            s.version_id,
+            report_figures(values.get(s.version_id, {})) if s.state == "promoted" and s.version_id else {},
+        )
+        for s in statuses
+    ]

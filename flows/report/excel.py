@@ -7,6 +7,9 @@ Sheets, all with Chinese column headers:
   column, the printed values of both sides, the message, the page and a link to the source);
 * ``缺失与逾期`` — the missing and the late reports, with the stable state codes in the last column;
 * ``解析提示`` — the parser's warnings and errors on each report shown (Chinese, with the stable code);
+* ``地区汇总`` — per region × level, this year and the one before, the sums of the statutory figures over
+  the published reports with their coverage; each figure links to its block of ``地区汇总明细``, the
+  agencies behind it with their own figures;
 * ``已发布表二表三表四`` — the published 表二/表三/表四 values of each agency, in the printed layout
   of its template (merged headers as in the statutory tables).
 
@@ -31,6 +34,7 @@ from flows.cli.display import statutory_title
 from flows.ingest import OUTCOME_LABELS, SEVERITY_LABELS
 from flows.report.data import CHINA_TZ, STATE_LABELS, AgencyStatus, CheckItem, PublishedTables, Report
 from flows.report.html import report_title, safe_link
+from flows.report.regions import COLUMNS, FIGURE_LABELS, RATE_NOTE, RATES
 from sources import chinese, rules
 from sources.template import TABLE_NAMES, Table, load_template, raw_spec
 
@@ -218,6 +222,58 @@ def issues_sheet(ws: Worksheet, report: Report) -> None:
             row += 1
 
 
+# ------------------------------------------------------------------------------------------ regional totals
+
+REGION_HEADERS = [("地区", 22), ("层级", 8), ("年度", 7), ("覆盖情况", 36)]
+DETAIL_SHEET = "地区汇总明细"
+
+
+def _figure_cell(ws: Worksheet, row: int, col: int, column: str, value: float | None) -> Any:
+    cell = put(ws, row, col, value, border=_BORDER)
+    if value is not None:
+        cell.number_format = "0.0%" if column in RATES else "#,##0.##"
+    return cell
+
+
+def regions_sheets(summary: Worksheet, detail: Worksheet, report: Report) -> None:
+    """``地区汇总``: per region × level × year the totals and their coverage; every figure links to its
+    block in ``地区汇总明细``, which lists the agencies behind it (state, version, each figure)."""
+    headers = REGION_HEADERS + [(FIGURE_LABELS[c], 11) for c in COLUMNS] + [("代码", 18)]
+    _header(summary, headers)
+    detail_headers = [("机关", 28), ("状态", 10), ("版本", 18)] + [(FIGURE_LABELS[c], 11) for c in COLUMNS]
+    for col, (_, width) in enumerate(detail_headers, start=1):
+        detail.column_dimensions[get_column_letter(col)].width = width
+    at = 1
+    for i, r in enumerate(report.regions, start=2):
+        anchor = f"#'{DETAIL_SHEET}'!A{at}"
+        for col, value in enumerate([r.region_label, r.level_label, r.year, r.coverage], start=1):
+            put(summary, i, col, value, border=_BORDER, alignment=_WRAP)
+        for col, column in enumerate(COLUMNS, start=len(REGION_HEADERS) + 1):
+            cell = _figure_cell(summary, i, col, column, r.total(column))
+            cell.hyperlink = anchor  # the agencies behind the figure
+            cell.font = Font(color="1D4ED8", underline="single")
+        put(summary, i, len(headers), f"{r.region}|{r.level}|{r.year}", border=_BORDER)
+        title = f"{r.region_label} {r.level_label} {r.year} 年度：{r.coverage}"
+        put(detail, at, 1, title, font=_TITLE_FONT)
+        for col, (label, _) in enumerate(detail_headers, start=1):
+            put(detail, at + 1, col, label, font=_BOLD, fill=_HEAD_FILL, border=_BORDER, alignment=_CENTER)
+        at += 2
+        for a in r.agencies:
+            state = STATE_LABELS.get(a.state, a.state) + ("" if a.included else "（未计入）")
+            for col, value in enumerate([a.name, state, a.version_id], start=1):
+                put(detail, at, col, value, border=_BORDER)
+            for col, column in enumerate(COLUMNS, start=4):
+                _figure_cell(detail, at, col, column, a.value(column) if a.included else None)
+            at += 1
+        put(detail, at, 1, "合计（已纳入的机关）", font=_BOLD, border=_BORDER)
+        for col, column in enumerate(COLUMNS, start=4):
+            _figure_cell(detail, at, col, column, r.total(column)).font = _BOLD
+        at += 2
+    if not report.regions:
+        put(summary, 2, 1, "暂无可汇总的机关。")
+    put(summary, len(report.regions) + 3, 1, RATE_NOTE + "只合计已发布（通过校验）的报告；点击数值查看对应的机关。")
+
+
 # ------------------------------------------------------------------------------------------ printed tables
 
 
@@ -373,6 +429,7 @@ def build_workbook(report: Report) -> Workbook:
     checks_sheet(wb.create_sheet("未通过的校验"), report)
     missing_sheet(wb.create_sheet("缺失与逾期"), report)
     issues_sheet(wb.create_sheet("解析提示"), report)
+    regions_sheets(wb.create_sheet("地区汇总"), wb.create_sheet(DETAIL_SHEET), report)
     tables_sheet(wb.create_sheet("已发布表二表三表四"), report)
     for ws in wb.worksheets:
         print_setup(ws)

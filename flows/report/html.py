@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from flows.report.charts import CHART_TITLES
 from flows.report.data import CHINA_TZ, KIND_LABELS, STATE_LABELS, AgencyStatus, CheckItem, Report
+from flows.report.regions import COLUMNS, FIGURE_LABELS, RATE_NOTE, fmt
 
 STATE_BADGE = {"promoted": "#2e7d32", "quarantined": "#c62828", "missing": "#757575"}
 SAFE_SCHEMES = ("http", "https", "file")
@@ -153,6 +154,10 @@ def _render(report: Report, images: Mapping[str, str] | None, font_css: str) -> 
         groups=warning_groups,
         meta=agency_meta,
         safe=safe_link,
+        region_columns=COLUMNS,
+        figure_labels=FIGURE_LABELS,
+        fmt=fmt,
+        rate_note=RATE_NOTE,
         font_css=Markup(font_css),  # our own rule (base64 and a fixed family name): CSS, never escaped
     )
 
@@ -216,7 +221,8 @@ def render_text(report: Report) -> str:
         if a.warnings:
             lines.append(f"  {a.name}")
             lines += _check_lines(a.warnings)
-    lines += ["", "四、自上次报告以来的变化", *_change_lines(report), "", "图表与 Excel 附件见 HTML 版本与附件。"]
+    lines += ["", "四、自上次报告以来的变化", *_change_lines(report)]
+    lines += ["", "七、地区汇总（已发布报告合计）", *_region_lines(report), "", "图表与 Excel 附件见 HTML 版本与附件。"]
     return "\n".join(lines) + "\n"
 
 
@@ -230,3 +236,11 @@ def _change_lines(report: Report) -> list[str]:
     lines += [f"  已修订 {name}" for name in ch.revised]
     lines += [f"  新缺失 {name}" for name in ch.newly_missing]
     return lines or ["  没有变化。"]
+
+
+def _region_lines(report: Report) -> list[str]:
+    lines = []
+    for r in report.regions:
+        figures = "，".join(f"{FIGURE_LABELS[c]} {fmt(c, r.total(c))}" for c in COLUMNS)
+        lines.append(f"  {r.region_label} {r.level_label} {r.year} 年度（{r.coverage}）：{figures}")
+    return (lines + [f"  {RATE_NOTE}"]) if lines else ["  暂无可汇总的机关。"]

@@ -81,7 +81,15 @@ def _sheet_rows(ws) -> list[tuple]:
 
 def test_workbook_sheets_and_cells(report, world):
     wb = load_workbook(io.BytesIO(workbook_bytes(report)))
-    assert wb.sheetnames == ["概况", "未通过的校验", "缺失与逾期", "解析提示", "已发布表二表三表四"]
+    assert wb.sheetnames == [
+        "概况",
+        "未通过的校验",
+        "缺失与逾期",
+        "解析提示",
+        "地区汇总",
+        "地区汇总明细",
+        "已发布表二表三表四",
+    ]
     summary = dict(_sheet_rows(wb["概况"])[1:])
     assert summary["应报送机关"] == 5 and summary["缺失"] == 1 and summary["逾期发布"] == 1
 
