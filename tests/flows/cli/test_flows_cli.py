@@ -88,7 +88,7 @@ def test_demo_collects_the_demo_site(tmp_path):
         "表四 行政复议：总计(0) ≠ 结果维持(6)+结果纠正(1)+其他结果(0)+尚未审结(1)",
         "缺失的年报",
         "demo-scjgj",
-        "/scjgj/xxgk/2023nb.html → missing（HTTP 404）",
+        "/scjgj/xxgk/2023nb.html → 不存在（HTTP 404，页面不存在）",  # Chinese, not "missing（HTTP 404）"
     ):
         assert expected in text, expected
     import duckdb
