@@ -93,6 +93,11 @@ ISSUE_TEXTS = {
     "not_a_document": "不是 PDF、Word、HTML 或文本文档",
     "unsupported_format": "不支持的文件格式",
     "cannot_open": "无法打开文件",
+    "not_regular_file": "不是普通文件，未读取",
+    "too_large": "文件或其中一部分超过读取上限，未读取",
+    "too_deep": "文件嵌套过深，未读取",
+    "too_many_pages": "PDF 页数超过上限，未读取",
+    "parse_timeout": "解析超时，已停止",
     "published_on_unreadable": "发布日期无法识别，按空值保存",
 }
 
@@ -171,6 +176,7 @@ MESSAGES: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"the bytes are not a \.docx \(zip\) file", "文件不是 Word .docx（zip）格式"),
     (r"the bytes are not a PDF, Word, HTML or text document", "文件不是 PDF、Word、HTML 或文本文档"),
     (r"(?P<name>\S+) is (?P<n>\d+) bytes: too large to read", "{name} 有 {n} 字节，过大，未读取"),
+    (r"the \.docx file has no (?P<name>\S+): re-download it", "Word 文件缺少 {name}，请重新下载"),
     (r"cannot open the file \((?P<why>.+)\)", "无法打开文件（{why}）"),
     # parse issues
     (r"row label '(?P<label>.+)' matches no template row", "行标签“{label}”与模板中的任何一行都不对应"),
@@ -224,6 +230,7 @@ MESSAGES: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     ),
     (r"decoded as (?P<enc>\S+)(?: \(declared in the \w+\))?", "按 {enc} 解码"),
     (r"detected and decoded as (?P<enc>\S+)", "检测为 {enc} 并按其解码"),
+    (r"no byte-order mark; the bytes read as (?P<enc>\S+)", "没有字节顺序标记，按 {enc} 解码"),
     (
         r"bytes are not valid (?P<enc>\S+) despite the byte-order mark.*",
         "文件有 {enc} 字节顺序标记但内容不是有效的 {enc}，无法解码的字节已替换",

@@ -114,3 +114,12 @@ def test_every_stable_code_has_its_chinese_label():
     listed = re.search(r"Issue codes: (.+?)\.\n\n", readme, re.DOTALL)
     assert listed is not None
     assert set(re.findall(r"`(\w+)`", listed.group(1))) <= set(chinese.ISSUE_TEXTS)
+
+
+def test_every_issue_code_the_sources_raise_has_its_chinese_text():
+    """A new code (a reader's error, a parse issue) is declared in sources/chinese.py with its Chinese."""
+    root = SAMPLES.parent
+    text = "\n".join(p.read_text(encoding="utf-8") for p in root.rglob("*.py"))
+    codes = set(re.findall(r'(?:UnreadableDocument|Issue)\(\s*(?:code=)?"([a-z_]+)"', text))
+    assert {"ocr_needed", "empty_file", "row_width"} <= codes
+    assert codes - {"label_exact_match"} <= set(chinese.ISSUE_TEXTS)
