@@ -5,7 +5,7 @@ host rules, :mod:`~sources.fetching.pages` tells what an HTML page is, :mod:`~so
 decides one agency-year, :mod:`~sources.fetching.archive` keeps every download by its sha256.
 """
 
-from sources.fetching.acquire import Acquisition, acquire, report_deadline
+from sources.fetching.acquire import AcquireFailed, Acquisition, acquire, report_deadline
 from sources.fetching.archive import Archive
 from sources.fetching.discover import Candidate, Discovery, discover, pick_links
 from sources.fetching.fetch import STATUSES, FetchConfig, Fetcher, FetchResult
@@ -13,6 +13,7 @@ from sources.fetching.pages import analyse_page, page_links, pick_attachment, sn
 
 __all__ = [
     "STATUSES",
+    "AcquireFailed",
     "Acquisition",
     "Archive",
     "Candidate",

@@ -27,6 +27,16 @@ def report_deadline(year: int, agency_name: str | None = None) -> date:
     return deadline
 
 
+class AcquireFailed(Exception):
+    """An unexpected error in one step of :func:`acquire` (``step``: ``discover`` or ``fetch``);
+    the original error is ``__cause__``."""
+
+    def __init__(self, step: str, cause: BaseException):
+        text = str(cause).strip().splitlines()
+        super().__init__(f"{type(cause).__name__}: {text[0] if text else ''}".rstrip(": "))
+        self.step = step
+
+
 @dataclass(frozen=True)
 class Acquisition:
     """What became of one agency's report for one year.
@@ -65,7 +75,10 @@ def acquire(agency: Agency, year: int, fetcher: Fetcher, *, today: date | None =
 
     ``today`` (default: the current date in China) decides between ``missing`` and ``not_due``.
     """
-    found = discover(agency, year, fetcher)
+    try:
+        found = discover(agency, year, fetcher)
+    except Exception as exc:
+        raise AcquireFailed("discover", exc) from exc
     tried = list(found.listing_fetches)
     deadline = report_deadline(year, agency.name)
     outcome = partial(
@@ -78,7 +91,10 @@ def acquire(agency: Agency, year: int, fetcher: Fetcher, *, today: date | None =
         checked_at=utc_now(),
     )
     for candidate in found:
-        result = fetcher.fetch_candidate(candidate, agency, year)
+        try:
+            result = fetcher.fetch_candidate(candidate, agency, year)
+        except Exception as exc:
+            raise AcquireFailed("fetch", exc) from exc
         tried.append(result)
         if result.ok:
             return outcome(status=result.status, result=result, tried=tuple(tried))

@@ -6,7 +6,9 @@
   not listed, an IP literal not listed, or a listed *name* that resolves to a non-public address
   (private, loopback, link-local…) whose address is not itself listed is **refused**, not fetched;
 * retries with exponential back-off on 5xx/429, timeouts and connection resets;
-* a minimum interval between two requests to the same host (politeness), shared across threads;
+* politeness per host, shared by every thread using the fetcher: a minimum interval between the
+  starts of two requests to the same host (``min_interval``) and at most ``host_limit`` requests to
+  one host at a time;
 * a maximum document size (``Content-Length`` checked first, then the stream is cut off) and a
   maximum wall time per document, all attempts and redirects together (a server dripping a byte
   every few seconds is cut when the budget is spent, not after every retry's own timeout);
@@ -65,6 +67,7 @@ class FetchConfig:
     backoff: float = 1.0
     backoff_max: float = 30.0
     min_interval: float = 1.0
+    host_limit: int = 4
     max_bytes: int = 64 * 1024 * 1024
     max_redirects: int = 5
     max_seconds: float = 300.0
@@ -196,6 +199,7 @@ class Fetcher:
         self._sleep = sleep
         self._resolved: dict[str, list[str]] = {}
         self._last: dict[str, float] = {}
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
         self.client = httpx.Client(
             timeout=httpx.Timeout(self.config.timeout),
@@ -255,6 +259,12 @@ class Fetcher:
             self._last[host] = slot
         if slot > now:
             self._sleep(slot - now)
+
+    def _host_slot(self, url: str) -> threading.BoundedSemaphore:
+        """The semaphore capping concurrent requests to this URL's host at ``host_limit``."""
+        host = (urlsplit(url).hostname or "").lower()
+        with self._lock:
+            return self._slots.setdefault(host, threading.BoundedSemaphore(max(1, self.config.host_limit)))
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
         delay = self.config.backoff * 2 ** (attempt - 1)
@@ -323,9 +333,10 @@ class Fetcher:
         for attempt in range(1, total + 1):
             if time.monotonic() >= deadline:
                 return _Try("failed", attempt - 1, reason=f"{self._too_slow()}; {reason}")
-            self._wait_turn(url)
             try:
-                outcome = self._send(url, headers, prior is not None and bool(headers), deadline)
+                with self._host_slot(url):
+                    self._wait_turn(url)
+                    outcome = self._send(url, headers, prior is not None and bool(headers), deadline)
             except (httpx.TimeoutException, _TooSlow) as exc:
                 outcome = (f"timeout ({type(exc).__name__}: {exc})", None)
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
