@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -42,6 +43,26 @@ STATE_LABELS = {
 SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
 OUTCOME_LABELS = {"fail": "不通过", "not_assessable": "无法核对", "pass": "通过"}
 _SKIP_PREFIXES = (".", "README", "expected")
+
+
+STEP_ATTRIBUTE = "xxgk_step"  # set on an exception by the step of ingest_documents that raised it
+
+
+@contextmanager
+def at_step(step: str) -> Iterator[None]:
+    """Record on an error raised in the block that it came from ``step`` (``load``, ``validate`` or
+    ``promote``; see :func:`failed_step`); the error itself propagates unchanged."""
+    try:
+        yield
+    except Exception as exc:
+        if not hasattr(exc, STEP_ATTRIBUTE):
+            setattr(exc, STEP_ATTRIBUTE, step)
+        raise
+
+
+def failed_step(exc: BaseException, default: str = "load") -> str:
+    """The step of :func:`ingest_documents` that raised ``exc`` (``default`` when none recorded it)."""
+    return str(getattr(exc, STEP_ATTRIBUTE, default))
 
 
 @dataclass
@@ -322,8 +343,9 @@ def ingest_documents(
         return summary
 
     t = time.perf_counter()
-    frames = build_frames(docs, run)
-    load = load_frames(frames, cfg)
+    with at_step("load"):
+        frames = build_frames(docs, run)
+        load = load_frames(frames, cfg)
     timings["load"] = time.perf_counter() - t
 
     versions = frames["report_versions"]  # one row per document, in order, with the reason it was rejected
@@ -334,7 +356,8 @@ def ingest_documents(
     statutory = [vid for vid in order if vid not in rejected]
     con = connect(cfg.db_path)
     try:
-        validation = validate_batch(con, statutory, cfg, run, data_docs, timings)
+        with at_step("validate"):
+            validation = validate_batch(con, statutory, cfg, run, data_docs, timings)
         t = time.perf_counter()
         run_row = {
             "run_id": run.run_id,
@@ -347,16 +370,17 @@ def ingest_documents(
             "seconds_validate": timings["validate"],
             "seconds_promote": None,
         }
-        result = apply_run(
-            con,
-            run_id=run.run_id,
-            decided_at=now,
-            order=order,
-            decisions=validation.decisions,
-            rejected=rejected,
-            checks=checks.CHECKS_TABLE,
-            run_row=run_row,
-        )
+        with at_step("promote"):
+            result = apply_run(
+                con,
+                run_id=run.run_id,
+                decided_at=now,
+                order=order,
+                decisions=validation.decisions,
+                rejected=rejected,
+                checks=checks.CHECKS_TABLE,
+                run_row=run_row,
+            )
         timings["promote"] = time.perf_counter() - t
     finally:
         con.close()

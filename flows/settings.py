@@ -15,7 +15,9 @@ UI, still receives every log line).  :func:`start_api` starts a local API server
 when no ``PREFECT_API_URL`` is configured — the temporary server Prefect itself would start on the
 first flow call (``xxgk run``), or a full one with the scheduler and the UI (``xxgk serve``) — so
 that the CLI can start it before importing prefect (the ~7 s start overlaps the imports), and so
-that Dask workers get a real URL instead of starting servers of their own.
+that Dask workers get a real URL instead of starting servers of their own.  The server runs in its
+own session (a terminal's Ctrl-C is the CLI's to handle, which stops it) and dies with the CLI
+(``PR_SET_PDEATHSIG``), SIGKILL included.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from flows.stopping import preexec_die_with_parent
 from warehouse.config import project_dir
 
 _DEFAULTS = {
@@ -138,7 +141,10 @@ class ApiStarter:
             ],
             env=env,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # not in the terminal's process group: Ctrl-C is ours to handle
+            preexec_fn=preexec_die_with_parent,  # SIGTERM when this process dies, even by SIGKILL
         )
+        _STARTED.append(self)
         self._candidate = f"http://127.0.0.1:{port}/api"
         atexit.register(self.stop)
         return self
@@ -167,16 +173,24 @@ class ApiStarter:
         raise RuntimeError(f"the Prefect API server did not answer within {limit:.0f} s")
 
     def stop(self) -> None:
-        """Stop the server this process started (terminate, then kill after 5 s)."""
+        """Stop the server this process started (terminate, then kill after 1.5 s)."""
         proc, self.process = self.process, None
         if proc is None or proc.poll() is not None:
             return
         proc.terminate()
         try:
-            proc.wait(timeout=5)
+            proc.wait(timeout=1.5)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+_STARTED: list[ApiStarter] = []
+
+
+def local_server_pids() -> list[int]:
+    """The pids of the API servers this process started and has not stopped."""
+    return [s.process.pid for s in _STARTED if s.process is not None and s.process.poll() is None]
 
 
 def start_api(*, ephemeral: bool = True, port: int | None = None) -> ApiStarter:

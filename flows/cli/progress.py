@@ -3,10 +3,13 @@
 The pipeline calls :func:`advance` / :func:`set_total` with one of :data:`COUNTERS`; by default
 nothing happens.  The CLI installs a sink with :func:`use` for the duration of a run.  Calls come
 from the flow's thread and from fetch threads, so a sink must be thread-safe (rich's is).
+:func:`tally` tells what the current run has done so far, with or without a sink (the line printed
+when a run is interrupted).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
@@ -36,22 +39,40 @@ class _Null:
 
 
 _sink: Sink = _Null()
+_lock = threading.Lock()
+_done: dict[str, int] = {}
+_totals: dict[str, int] = {}
+_label: list[str] = []
 
 
 def advance(what: str, n: int = 1) -> None:
     """Count ``n`` more of ``what`` (agencies done, documents fetched / parsed / promoted)."""
     if n:
+        with _lock:
+            _done[what] = _done.get(what, 0) + n
         _sink.advance(what, n)
 
 
 def set_total(what: str, total: int) -> None:
     """Set (or raise) the expected total of ``what``."""
+    with _lock:
+        _totals[what] = total
     _sink.set_total(what, total)
 
 
 def begin(label: str) -> None:
     """A new run starts (e.g. the next year of a backfill): counters restart at zero."""
+    with _lock:
+        _done.clear()
+        _totals.clear()
+        _label[:] = [label]
     _sink.begin(label)
+
+
+def tally() -> tuple[str | None, dict[str, int], dict[str, int]]:
+    """The current run's label (None before any run began), what is done and the totals, per counter."""
+    with _lock:
+        return (_label[0] if _label else None), dict(_done), dict(_totals)
 
 
 @contextmanager

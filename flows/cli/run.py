@@ -36,7 +36,7 @@ from sources import chinese
 
 # qa.acquisitions statuses (warehouse/acquisitions.py STATUSES)
 STATUS_LABELS = chinese.ACQUISITION_STATUS
-# The counts of a year run (flows.pipeline._counts), in the order shown.
+# The counts of a year run (flows.outcome.counts), in the order shown.
 COUNT_LABELS = {
     "agencies_attempted": "机构",
     "documents_fetched": STATUS_LABELS["fetched"],
@@ -110,10 +110,12 @@ def flow_session(
     ``check`` runs after the imports, while the server is still starting (configuration errors).
     """
     from flows import settings
+    from flows.cli import signals
 
     startup = {"before_command": round(since_start(), 3)}
     settings.quiet_console()
     api = settings.start_api()
+    signals.on_exit(api.stop)
     if api_out is not None:
         api_out.append(api)
     t = time.perf_counter()
@@ -131,12 +133,24 @@ def flow_session(
     startup["api_start"] = round(api.seconds, 3)
     startup["ready"] = round(since_start(), 3)
     sink = RichSink(err) if show_progress else None
-    with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with (
+        api_in_environment(url),
+        temporary_settings(updates={PREFECT_API_URL: url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
         if sink is None:
             yield startup
             return
         with sink.progress, progress.use(sink):
             yield startup
+
+
+@contextmanager
+def api_in_environment(url: str) -> Iterator[None]:
+    """``PREFECT_API_URL`` in the environment from here on: Prefect's own threads (the process-pool
+    runner's message forwarder, the events worker flushing at exit) do not see ``temporary_settings``
+    and read the environment.  Left set: the server lives until this process exits."""
+    os.environ["PREFECT_API_URL"] = url
+    yield
 
 
 def split_ids(values: Sequence[str] | None) -> list[str] | None:
@@ -269,18 +283,37 @@ def _run_params(
 
 
 def preflight(sources: Path | None, agencies: Sequence[str] | None, warehouse: Path | None) -> Callable[[], None]:
-    """A check of the registry, the agency ids and the warehouse lock, before any flow runs."""
+    """A check of the registry, the agency ids and the warehouse lock, before any flow runs.  Takes the
+    warehouse's run lock for the rest of the command (:mod:`warehouse.runlock`): a second run on the
+    same warehouse is refused here, before anything is fetched."""
 
     def check() -> None:
-        from flows.pipeline import make_options, select_agencies
+        from flows.year import make_options, select_agencies
         from sources.registry import load_registry
+        from warehouse import runlock
         from warehouse.pipeline import check_not_locked
 
         opts = make_options(2000, sources=sources, warehouse=warehouse)
         if not opts.sources.is_file():
             raise FileNotFoundError(f"no agency registry at {opts.sources}: give --sources FILE or set XXGK_SOURCES")
         select_agencies(load_registry(opts.sources), agencies)
+        runlock.acquire(opts.warehouse.db_path)
         check_not_locked(opts.warehouse)
+
+    return check
+
+
+def lock_check(warehouse: Path | None) -> Callable[[], None]:
+    """Take the run lock of ``warehouse`` (default: the project's) for the rest of the command."""
+
+    def check() -> None:
+        from warehouse import runlock
+        from warehouse.config import WarehouseConfig
+        from warehouse.pipeline import check_not_locked
+
+        cfg = WarehouseConfig.resolve(warehouse)
+        runlock.acquire(cfg.db_path)
+        check_not_locked(cfg)
 
     return check
 
@@ -380,7 +413,12 @@ def demo(
     from flows.demo.site import SiteServer, build_demo_site, write_registry
 
     out.rule("[bold]xxgk 演示：本地示例网站 → 采集 → 解析 → 入库 → 校验 → 发布")
-    with tempfile.TemporaryDirectory(prefix="xxgk-demo-site-") as tmp, run_errors(), flow_session() as startup:
+    check = lock_check(warehouse)
+    with (
+        tempfile.TemporaryDirectory(prefix="xxgk-demo-site-") as tmp,
+        run_errors(),
+        flow_session(check=check) as startup,
+    ):
         agencies = build_demo_site(Path(tmp) / "site")
         with SiteServer(Path(tmp) / "site") as site:
             registry = write_registry(agencies, site.base, Path(tmp) / "agencies.toml")
@@ -489,8 +527,9 @@ def _rerun_subprocess(registry: Path, warehouse: Path, year: int) -> tuple[float
         "0",
         "--json",
     ]
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # this process's server is stopped
     t = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     wall = time.perf_counter() - t
     if done.returncode != 0:
         raise RuntimeError(f"re-run failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
@@ -579,10 +618,11 @@ def _print_first(f: dict[str, Any], n: int, echo: Callable[[str], None]) -> None
             )
     n_tasks += 1  # record-acquisitions
     cpu = tasks.get("cpu_seconds", {})
-    total_cpu = sum(cpu.values())
+    total_cpu = cpu.get("flow_process", 0) + cpu.get("parse", 0)
     echo(
-        f"  CPU seconds: flow process {cpu.get('flow_process', 0):.1f}, fetch processes "
-        f"{cpu.get('fetch_processes', 0):.1f}, parsing {cpu.get('parse', 0):.1f} → {total_cpu:.1f} s in all, "
+        f"  CPU seconds: flow process {cpu.get('flow_process', 0):.1f} (of which fetch threads "
+        f"{cpu.get('fetch_threads', 0):.1f}), parsing {cpu.get('parse', 0):.1f} → "
+        f"{total_cpu:.1f} s in all, "
         f"{n / max(total_cpu, 1e-9):.1f} reports per CPU-second; load average {f['load'][0]:.1f} before, "
         f"{f['load'][1]:.1f} after (other processes share the 2 cores)"
     )

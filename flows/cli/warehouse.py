@@ -88,9 +88,12 @@ def ingest(
     if missing:
         raise fail(f"no such file or folder: {', '.join(missing)}")
     from flows.ingest import ingest_paths
+    from warehouse import runlock
 
     with one_line_errors():
-        summary = ingest_paths(paths, agency, year, warehouse=_config(warehouse), force=force, data_docs=docs)
+        cfg = _config(warehouse)
+        with runlock.hold(cfg.db_path):  # one run per warehouse: a second one is refused at once
+            summary = ingest_paths(paths, agency, year, warehouse=cfg, force=force, data_docs=docs)
     if as_json:
         dump_json(summary.to_json())
     else:

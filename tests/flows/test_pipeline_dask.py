@@ -8,15 +8,18 @@ from datetime import date
 import duckdb
 import pytest
 
-from flows.pipeline import ingest_year, parse_runner
+from flows.pipeline import ingest_year
+from flows.tasks.parse import parse_runner
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.dask]
 
 
 def test_runner_choice():
+    from prefect.task_runners import ProcessPoolTaskRunner
     from prefect_dask import DaskTaskRunner
 
-    assert parse_runner("local", 2) is None
+    assert parse_runner("local", 1) is None  # in the flow's own threads
+    assert isinstance(parse_runner("local", 2), ProcessPoolTaskRunner)
     local = parse_runner("dask", 2)
     assert isinstance(local, DaskTaskRunner) and local.cluster_kwargs["n_workers"] == 2
     assert parse_runner("dask://10.0.0.5:8786", 2).address == "tcp://10.0.0.5:8786"

@@ -116,11 +116,11 @@ def test_demo_parse_only_prints_the_tables():
 def test_every_count_of_a_run_has_a_chinese_label():
     from flows.cli.run import COUNT_LABELS, STATUS_LABELS
     from flows.ingest import STATE_LABELS
-    from flows.pipeline import _counts
+    from flows.outcome import counts
     from warehouse.acquisitions import STATUSES
     from warehouse.queries import STATES
 
-    assert list(COUNT_LABELS) == list(_counts([], 0))  # shown in the run's order; backfill totals sum these
+    assert list(COUNT_LABELS) == list(counts([], 0))  # shown in the run's order; backfill totals sum these
     assert set(STATUS_LABELS) == set(STATUSES)
     assert tuple(STATE_LABELS) == STATES  # every version state of the warehouse, in its order
     assert (COUNT_LABELS["documents_fetched"], COUNT_LABELS["promoted"], COUNT_LABELS["refused"]) == (
