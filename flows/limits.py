@@ -3,34 +3,23 @@
 ``[xxgk.limits]`` in ``.dlt/config.toml`` overrides fields of
 :class:`~sources.parsing.limits.ReadLimits` (``file_bytes``, ``part_bytes``, ``parse_seconds`` …) and
 ``[xxgk.fetch]`` fields of :class:`~sources.fetching.FetchConfig` (``max_bytes``, ``max_seconds``,
-``timeout``, ``retries`` …); the environment wins, the dlt way: ``XXGK__LIMITS__PARSE_SECONDS=30``,
-``XXGK__FETCH__MAX_SECONDS=120``.  Unknown keys are refused, so a misspelt limit is not silently ignored.
+``timeout``, ``retries`` …); read through ``dlt.config`` (:mod:`warehouse.config`), so the environment
+wins: ``XXGK__LIMITS__PARSE_SECONDS=30``, ``XXGK__FETCH__MAX_SECONDS=120``.  Unknown keys are refused,
+so a misspelt limit is not silently ignored.
 """
 
 from __future__ import annotations
 
-import os
-import tomllib
 from dataclasses import fields
 from typing import Any
 
 from sources.parsing.limits import ReadLimits
-from warehouse.config import project_dir
+from warehouse.config import section
 
 
-def _settings(section: str) -> dict[str, Any]:
-    """``[xxgk.<section>]`` of the project's ``.dlt/config.toml``, overridden by ``XXGK__<SECTION>__<KEY>``."""
-    values: dict[str, Any] = {}
-    path = project_dir() / ".dlt" / "config.toml"
-    if path.is_file():
-        with path.open("rb") as fh:
-            table = (tomllib.load(fh).get("xxgk") or {}).get(section) or {}
-        values.update(table)
-    prefix = f"XXGK__{section.upper()}__"
-    for key, value in os.environ.items():
-        if key.startswith(prefix):
-            values[key[len(prefix) :].lower()] = value
-    return values
+def _settings(name: str) -> dict[str, Any]:
+    """``[xxgk.<name>]`` of ``.dlt/config.toml``, overridden by ``XXGK__<NAME>__<KEY>``, through ``dlt.config``."""
+    return section(f"xxgk.{name}")
 
 
 def read_limits() -> ReadLimits:

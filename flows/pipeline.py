@@ -13,10 +13,6 @@ tasks are in ``flows/tasks/``.
 
 from __future__ import annotations
 
-# isort: split
-from flows import settings  # noqa: F401  - project Prefect settings, before prefect is imported
-
-# isort: split
 from datetime import date
 from typing import Any
 

@@ -1,6 +1,8 @@
-"""Prefect settings of xxgk, in one place; import this module before ``prefect``.
+"""Prefect settings of xxgk, in one place; call :func:`configure` before ``prefect`` is imported.
 
-:func:`configure` (run on import) sets, only where the user has not set them already:
+Nothing happens at import.  :func:`configure` (called by the ``xxgk`` command line before any command
+runs, and by :func:`start_api`) sets, only where the user has not set them already (these are
+Prefect's own settings, read by Prefect from the environment, not xxgk's):
 
 * ``PREFECT_HOME`` → ``<project>/warehouse/.prefect`` (the ephemeral server's SQLite database,
   cached task results), never ``~/.prefect``;
@@ -110,6 +112,7 @@ class ApiStarter:
         """Launch the server subprocess (no-op when an API URL is configured or already started)."""
         if self.url is not None or self.process is not None:
             return self
+        configure()
         self._started = time.perf_counter()
         port = free_port(self.port)
         env = {**os.environ, "PREFECT_SERVER_API_PORT": str(port), "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
@@ -196,6 +199,3 @@ def local_server_pids() -> list[int]:
 def start_api(*, ephemeral: bool = True, port: int | None = None) -> ApiStarter:
     """An :class:`ApiStarter`, already starting its server (if one is needed)."""
     return ApiStarter(ephemeral=ephemeral, port=port).start()
-
-
-configure()

@@ -1,54 +1,131 @@
-"""Where the warehouse lives: the DuckDB file, dlt's working directory and the GX project.
+"""Settings of xxgk, read the dlt way, and where the warehouse lives.
 
-Resolution order for each path (first match wins):
+Every setting is read through ``dlt.config`` / ``dlt.secrets`` (:func:`setting`, :func:`secret`,
+:func:`section`), so each has its environment form and its TOML form, first match wins:
 
-1. an explicit argument (tests, ``xxgk ingest --warehouse``);
-2. the environment, the dlt way: ``XXGK__WAREHOUSE_PATH``, ``XXGK__DLT_DIR``, ``XXGK__GX_DIR``;
-3. ``[xxgk]`` in ``.dlt/config.toml`` of the project (keys ``warehouse_path``, ``dlt_dir``, ``gx_dir``);
-4. defaults inside the project: ``warehouse/xxgk.duckdb``, ``warehouse/.dlt_data``, ``warehouse/gx``
-   (all gitignored).
+1. the environment: ``XXGK__WAREHOUSE_PATH``, ``SMTP__HOST``, ``SMTP__PASSWORD`` …;
+2. ``.dlt/secrets.toml``, then ``.dlt/config.toml`` of the project (``[xxgk]``, ``[smtp]`` …);
+3. the defaults of the code.
 
-Relative paths are taken relative to the project directory: ``XXGK_PROJECT_DIR`` if set, else the
-source checkout this package was imported from (it has ``pyproject.toml``), else the current
-directory.  Nothing here imports dlt; :func:`prepare_environment` sets ``DLT_DATA_DIR`` /
-``DLT_PROJECT_DIR`` (only when unset) so that dlt never writes its working state to ``/var/dlt``
-or ``~/.dlt``.
+The project directory (where ``.dlt/`` is looked for, and what the defaults are relative to) is
+``DLT_PROJECT_DIR`` if set, else ``XXGK_PROJECT_DIR``, else the source checkout this package was
+imported from (it has ``pyproject.toml``), else the current directory.  ``.dlt/example.secrets.toml``
+lists every setting.  Nothing is read or set at import: the functions below read when called.
+
+The warehouse paths (:class:`WarehouseConfig`): ``--warehouse`` / ``XXGK__WAREHOUSE_PATH`` (relative to
+the current directory, as a path typed in a shell is), else ``[xxgk] warehouse_path`` of
+``.dlt/config.toml`` (relative to the project directory, where that file is), else
+``<project>/warehouse/xxgk.duckdb``; likewise ``dlt_dir`` (dlt's pipeline state, default
+``warehouse/.dlt_data``) and ``gx_dir`` (the GX project, default ``warehouse/gx``).  A warehouse
+given by argument or environment keeps its dlt and GX state beside it.
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-_CONFIG_KEYS = {"warehouse_path": "warehouse/xxgk.duckdb", "dlt_dir": "warehouse/.dlt_data", "gx_dir": "warehouse/gx"}
+_DEFAULTS = {"warehouse_path": "warehouse/xxgk.duckdb", "dlt_dir": "warehouse/.dlt_data", "gx_dir": "warehouse/gx"}
+# dlt's own settings for xxgk's use of it (the user's environment wins): no telemetry, quiet logs, and the
+# merge's scratch copy (stg_staging) emptied after each load (file size).
+_DLT_ENVIRONMENT = {
+    "RUNTIME__DLTHUB_TELEMETRY": "false",
+    "RUNTIME__LOG_LEVEL": "WARNING",
+    "LOAD__TRUNCATE_STAGING_DATASET": "true",
+}
+_state: dict[str, Any] = {"project_dir_set": None, "loaded": None}
 
 
 def project_dir() -> Path:
     """The project directory (see module docstring)."""
-    env = os.environ.get("XXGK_PROJECT_DIR")
-    if env:
-        return Path(env).resolve()
+    dlt_dir = os.environ.get("DLT_PROJECT_DIR")
+    if dlt_dir and dlt_dir != _state["project_dir_set"]:  # the user's, not the one set by _use_project
+        return Path(dlt_dir).resolve()
+    if os.environ.get("XXGK_PROJECT_DIR"):
+        return Path(os.environ["XXGK_PROJECT_DIR"]).resolve()
     checkout = Path(__file__).resolve().parents[1]
     if (checkout / "pyproject.toml").is_file():
         return checkout
     return Path.cwd().resolve()
 
 
+def _use_project(root: Path | None = None) -> None:
+    """Point dlt's configuration at ``root/.dlt`` (default: the project's) before a setting is read.
+
+    dlt reads ``.dlt/`` from ``DLT_PROJECT_DIR`` and caches the TOML files it found; they are read again
+    when the directory or one of the files changed since (tests and long-lived processes switch projects).
+    """
+    root = (root or project_dir()).resolve()
+    for key, value in _DLT_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    if os.environ.get("DLT_PROJECT_DIR") in (None, _state["project_dir_set"]):
+        os.environ["DLT_PROJECT_DIR"] = _state["project_dir_set"] = str(root)
+    files = [Path(os.environ["DLT_PROJECT_DIR"]) / ".dlt" / name for name in ("config.toml", "secrets.toml")]
+    stamp = (os.environ["DLT_PROJECT_DIR"], *(f.stat().st_mtime_ns if f.is_file() else None for f in files))
+    if _state["loaded"] == stamp:
+        return
+    from dlt.common.configuration.container import Container
+    from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
+
+    Container()[PluggableRunContext].reload_providers()
+    _state["loaded"] = stamp
+
+
+def setting(key: str, root: Path | None = None) -> Any:
+    """The value of ``key`` (``"xxgk.warehouse_path"``, ``"smtp.host"``) through ``dlt.config``, or None."""
+    _use_project(root)
+    import dlt
+
+    return dlt.config.get(key)
+
+
+def secret(key: str, root: Path | None = None) -> Any:
+    """The value of the secret ``key`` (``"smtp.password"``) through ``dlt.secrets``, or None."""
+    _use_project(root)
+    import dlt
+
+    return dlt.secrets.get(key)
+
+
+def section(name: str, root: Path | None = None) -> dict[str, Any]:
+    """All keys of a settings section (``"xxgk.limits"``) through ``dlt.config``: the TOML table, and the
+    environment's ``XXGK__LIMITS__<KEY>`` for every key the table or the environment names."""
+    value = setting(name, root)
+    values = dict(value) if isinstance(value, dict) else {}
+    prefix = name.upper().replace(".", "__") + "__"
+    keys = set(values) | {k[len(prefix) :].lower() for k in os.environ if k.startswith(prefix)}
+    for key in keys:
+        resolved = setting(f"{name}.{key}", root)
+        if resolved is not None:
+            values[key] = resolved
+    return values
+
+
 def default_registry() -> Path:
-    """The agency registry used when none is given: ``XXGK_SOURCES``, else ``<project>/agencies.toml``."""
-    return Path(os.environ.get("XXGK_SOURCES") or project_dir() / "agencies.toml").expanduser()
+    """The agency registry used when none is given: ``[xxgk] sources`` (``XXGK__SOURCES``; ``XXGK_SOURCES`` as
+    before), else ``<project>/agencies.toml``."""
+    if os.environ.get("XXGK_SOURCES"):
+        return Path(os.environ["XXGK_SOURCES"]).expanduser().absolute()
+    value = setting("xxgk.sources")
+    if value:
+        return _absolute(value, from_environment="XXGK__SOURCES" in os.environ)
+    return project_dir() / "agencies.toml"
 
 
-def _toml_section(root: Path) -> dict[str, str]:
-    path = root / ".dlt" / "config.toml"
-    if not path.is_file():
-        return {}
-    with path.open("rb") as fh:
-        data = tomllib.load(fh)
-    section = data.get("xxgk") or {}
-    return {k: str(v) for k, v in section.items() if isinstance(v, str | Path)}
+def registry_configured() -> bool:
+    """Whether a registry was named in the settings (else the default ``agencies.toml`` is only used if present)."""
+    return bool(os.environ.get("XXGK_SOURCES") or setting("xxgk.sources"))
+
+
+def _absolute(value: str | Path, *, from_environment: bool) -> Path:
+    """``value`` as an absolute path: relative to the current directory when typed (argument, environment),
+    to the project directory when written in ``.dlt/config.toml``."""
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return path
+    return (Path.cwd() if from_environment else project_dir()) / path
 
 
 @dataclass(frozen=True)
@@ -68,31 +145,27 @@ class WarehouseConfig:
     ) -> WarehouseConfig:
         """Paths from arguments, environment, ``.dlt/config.toml`` and defaults, in that order.
 
-        When only ``db_path`` is given, dlt and GX state go next to it (``<db>.dlt``, ``<db>.gx``
-        style siblings) so that a warehouse in a temporary directory is self-contained.
+        When the warehouse file is given (argument or environment), dlt and GX state go next to it
+        (``.dlt_data``, ``gx`` siblings) so that a warehouse in another directory is self-contained.
         """
-        root = project_dir()
-        toml = _toml_section(root)
 
-        def pick(name: str, explicit: str | Path | None, sibling: str | None) -> Path:
+        def pick(name: str, explicit: str | Path | None, sibling: Path | None) -> Path:
             if explicit is not None:
-                value = Path(explicit)
-            elif os.environ.get(f"XXGK__{name.upper()}"):
-                value = Path(os.environ[f"XXGK__{name.upper()}"])
-            elif sibling is not None:
-                value = Path(sibling)
-            elif name in toml:
-                value = Path(toml[name])
-            else:
-                value = Path(_CONFIG_KEYS[name])
-            return (value if value.is_absolute() else root / value).resolve()
+                return _absolute(explicit, from_environment=True).resolve()
+            value = setting(f"xxgk.{name}")
+            from_env = f"XXGK__{name.upper()}" in os.environ
+            if value and (from_env or sibling is None):
+                return _absolute(str(value), from_environment=from_env).resolve()
+            if sibling is not None:
+                return sibling.resolve()
+            return (project_dir() / _DEFAULTS[name]).resolve()
 
         db = pick("warehouse_path", db_path, None)
         own_dir = db_path is not None or bool(os.environ.get("XXGK__WAREHOUSE_PATH"))
         return cls(
             db_path=db,
-            dlt_dir=pick("dlt_dir", dlt_dir, str(db.parent / ".dlt_data") if own_dir else None),
-            gx_dir=pick("gx_dir", gx_dir, str(db.parent / "gx") if own_dir else None),
+            dlt_dir=pick("dlt_dir", dlt_dir, db.parent / ".dlt_data" if own_dir else None),
+            gx_dir=pick("gx_dir", gx_dir, db.parent / "gx" if own_dir else None),
         )
 
     @property
@@ -102,10 +175,7 @@ class WarehouseConfig:
 
 
 def prepare_environment(cfg: WarehouseConfig) -> None:
-    """Point dlt at project-local state before it is imported (never /var/dlt or ~/.dlt)."""
+    """Point dlt at the project's settings and its state at ``cfg`` (never /var/dlt or ~/.dlt), before a
+    pipeline is made."""
     os.environ.setdefault("DLT_DATA_DIR", str(cfg.dlt_dir))
-    os.environ.setdefault("DLT_PROJECT_DIR", str(project_dir()))
-    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-    os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
-    # the merge copies stg_staging into stg; keep the scratch copy empty afterwards (file size)
-    os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
+    _use_project()

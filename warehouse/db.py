@@ -2,11 +2,14 @@
 
 DuckDB allows one writing process per file and fails immediately (no waiting) when another
 process holds the lock; :func:`connect` turns that into :class:`WarehouseLocked` naming the PID,
-its command line and what to do.
+its command line and what to do.  :func:`storage_error` turns every other storage failure — a missing,
+truncated or damaged file, a full disk, a read-only directory — found anywhere in an exception's chain
+(dlt and DuckDB wrap the OS error) into one :class:`StorageError` line saying what to do.
 """
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +29,64 @@ class WarehouseLocked(WarehouseError):
 
 class WarehouseMissing(WarehouseError):
     """The warehouse file does not exist yet."""
+
+
+class StorageError(WarehouseError):
+    """The storage under the warehouse failed: damaged file, full disk, no permission, read-only."""
+
+
+def missing_message(path: Path) -> str:
+    """The one line for a warehouse file that does not exist, for a command that only reads one."""
+    return (
+        f"仓库文件 {path} 不存在：请检查 --warehouse 或 XXGK__WAREHOUSE_PATH 的路径（相对路径相对于当前目录），"
+        "或先运行 xxgk ingest / xxgk run 建立仓库"
+    )
+
+
+def require_existing(path: Path) -> None:
+    """Raise :class:`WarehouseMissing` when ``path`` does not exist (commands that only read a warehouse)."""
+    if not path.exists():
+        raise WarehouseMissing(missing_message(path))
+
+
+_DAMAGED = ("not a valid DuckDB database file", "Could not read enough bytes", "Corrupt", "corrupt", "checksum")
+_FULL = ("No space left on device", "Disk quota exceeded")
+_DENIED = ("Permission denied", "Operation not permitted")
+_READ_ONLY = ("Read-only file system",)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def storage_error(exc: BaseException, path: Path | None = None) -> StorageError | None:
+    """The one-line :class:`StorageError` for a storage failure anywhere in ``exc``'s chain, or None when
+    ``exc`` is something else.  ``path``: the warehouse file (named in the message when known)."""
+    where = f"仓库 {path}" if path else "仓库"
+    for error in _chain(exc):
+        code = error.errno if isinstance(error, OSError) else None
+        text = str(error)
+        name = getattr(error, "filename", None) or path or "仓库所在目录"
+        if code in (errno.ENOSPC, errno.EDQUOT) or any(s in text for s in _FULL):
+            return StorageError(
+                f"磁盘已满（{name}）：已发布的数据未受影响；请释放磁盘空间（或用 --warehouse 换到空间足够的位置）后"
+                "重新运行，未完成的载入会重新进行"
+            )
+        if code == errno.EROFS or any(s in text for s in _READ_ONLY):
+            return StorageError(f"{name} 在只读文件系统上：请用 --warehouse 指定可写的位置后重新运行")
+        if code in (errno.EACCES, errno.EPERM) or any(s in text for s in _DENIED):
+            return StorageError(f"没有写入 {name} 的权限：请修改目录权限，或用 --warehouse 指定可写的位置后重新运行")
+        if isinstance(error, duckdb.Error) and any(s in text for s in _DAMAGED):
+            return StorageError(
+                f"{where} 已损坏（文件被截断或不是 DuckDB 数据库）：请从备份恢复，或将其移走后重新运行 "
+                "xxgk run / xxgk ingest 重建"
+            )
+    return None
 
 
 _PID = re.compile(r"\(PID (\d+)\)")
@@ -63,16 +124,20 @@ def is_lock_error(error: BaseException | str) -> bool:
 
 
 def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection to the warehouse file; :class:`WarehouseLocked` / :class:`WarehouseMissing` on failure."""
-    if read_only and not path.exists():
-        raise WarehouseMissing(f"no warehouse at {path} yet; run `xxgk ingest PATH...` first")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A connection to the warehouse file; :class:`WarehouseLocked`, :class:`WarehouseMissing` or
+    :class:`StorageError` on failure (the original error stays chained, for ``--debug``)."""
+    if read_only:
+        require_existing(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
+    except (duckdb.Error, OSError) as exc:
         if is_lock_error(exc):
-            raise WarehouseLocked(lock_message(path, str(exc))) from None
-        raise WarehouseError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from None
+            raise WarehouseLocked(lock_message(path, str(exc))) from exc
+        translated = storage_error(exc, path)
+        if translated is not None:
+            raise translated from exc
+        raise WarehouseError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from exc
 
 
 def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

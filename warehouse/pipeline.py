@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from warehouse.config import WarehouseConfig, prepare_environment
-from warehouse.db import WarehouseError, WarehouseLocked, connect, is_lock_error, lock_message
+from warehouse.db import WarehouseError, WarehouseLocked, connect, is_lock_error, lock_message, storage_error
 from warehouse.frames import STAGING_TABLES
 
 PIPELINE_NAME = "xxgk"
@@ -101,7 +101,8 @@ def _abort(pipeline) -> None:
         if pipeline.has_pending_data:
             pipeline.abort_packages()
     except Exception:
-        logging.getLogger(__name__).warning("aborting pending dlt packages failed; dropping local pipeline state")
+        # the caller reports the failure itself (one line); this detail is for --debug / the logs
+        logging.getLogger(__name__).info("aborting pending dlt packages failed; dropping local pipeline state")
         pipeline.drop()
 
 
@@ -119,6 +120,9 @@ def load_frames(frames: dict[str, pa.Table], cfg: WarehouseConfig) -> LoadResult
         _abort(pipeline)
         if is_lock_error(text):
             raise WarehouseLocked(lock_message(cfg.db_path, text)) from None
+        translated = storage_error(exc, cfg.db_path)  # disk full, read-only, damaged file: what to do
+        if translated is not None:
+            raise translated from exc
         first = next((line.strip() for line in text.splitlines() if "contract" in line.lower()), None)
         raise LoadFailed(f"dlt load into {cfg.db_path} failed: {first or text.splitlines()[0]}") from exc
     return LoadResult({name: frames[name].num_rows for name in STAGING_TABLES}, time.perf_counter() - started)

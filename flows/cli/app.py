@@ -7,6 +7,8 @@ and format its results for a person (tables with Chinese labels) or a machine (`
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 import time
 from functools import partial
@@ -18,7 +20,7 @@ import typer
 from typer import _click as click  # typer 0.29 carries its own click: the classes its commands are made of
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from flows.cli.console import error, out
+from flows.cli.console import error, out, set_debug
 
 
 def _usage_name(param: TyperArgument) -> str:
@@ -84,6 +86,22 @@ bench_app = typer.Typer(
     cls=HelpGroup, help="Benchmarks that print figures (never asserted in tests).", no_args_is_help=True
 )
 app.add_typer(bench_app, name="bench")
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback under an error's one line (for a bug report).")
+    ] = False,
+) -> None:
+    """政府信息公开工作年度报告 → 可信数据仓库：解析、入库、校验、报告。"""
+    from flows import settings
+
+    set_debug(debug)
+    # dlt logs the errors it raises with their tracebacks; the command reports them in one line instead
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING" if debug else "CRITICAL")
+    logging.getLogger("dlt").setLevel(logging.WARNING if debug else logging.CRITICAL)  # if dlt logs already
+    settings.configure()  # Prefect's settings of the project, before any command imports prefect
 
 
 def sample_paths() -> list[Path]:

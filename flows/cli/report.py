@@ -50,11 +50,13 @@ def report(
     from flows.report.settings import SettingsError, load_settings
     from sources.registry import RegistryError
     from warehouse.config import WarehouseConfig
-    from warehouse.db import WarehouseError
+    from warehouse.db import WarehouseError, missing_message
 
     if year is None and not resend:
         raise fail("--year is required (or --resend to retry the outbox)")
     cfg = WarehouseConfig.resolve(warehouse)
+    if year is not None and not cfg.db_path.exists():  # a mistyped path is no report of "all missing"
+        raise fail(missing_message(cfg.db_path))
     result: dict[str, object] = {}
     try:
         settings = load_settings(cfg)

@@ -3,8 +3,9 @@
 
 :func:`register` attaches them to the lead's typer app (``flows/cli/app.py``).  Human output uses the
 Chinese labels of the templates in rich tables; ``--json`` prints machine-readable JSON on stdout.
-Every warehouse problem (file locked by another process, no warehouse yet, load failure) ends in
-one line on stderr and exit status 2.
+Every warehouse problem (file locked by another process, no warehouse file at the path given — only
+``ingest`` creates one —, damaged file, full disk, load failure) ends in one line on stderr and exit
+status 2.
 """
 
 from __future__ import annotations
@@ -48,13 +49,11 @@ def _config(warehouse: Path | None):
 
 @contextmanager
 def _reader(warehouse: Path | None) -> Iterator[Any]:
-    """A read-only connection, or None when there is no warehouse file yet."""
+    """A read-only connection and the warehouse's paths; a warehouse file that does not exist is an error
+    (:class:`warehouse.db.WarehouseMissing`: a mistyped path must not look like an empty warehouse)."""
     from warehouse.db import connect
 
     cfg = _config(warehouse)
-    if not cfg.db_path.exists():
-        yield None, cfg
-        return
     con = connect(cfg.db_path, read_only=True)
     try:
         yield con, cfg
@@ -64,10 +63,12 @@ def _reader(warehouse: Path | None) -> Iterator[Any]:
 
 @contextmanager
 def _writer(warehouse: Path | None) -> Iterator[Any]:
-    """A read-write connection to the warehouse (``waive``, ``unwaive``)."""
-    from warehouse.db import connect
+    """A read-write connection to an existing warehouse (``waive``, ``unwaive``)."""
+    from warehouse.db import connect, require_existing
 
-    con = connect(_config(warehouse).db_path)
+    path = _config(warehouse).db_path
+    require_existing(path)
+    con = connect(path)
     try:
         yield con
     finally:
@@ -155,21 +156,15 @@ def checks(
     from warehouse.queries import failing_checks, years_seen
 
     with one_line_errors(), _reader(warehouse) as (con, cfg):
-        rows = (
-            []
-            if con is None
-            else failing_checks(
-                con, agency=agency, year=year, rule=rule, severity=severity, include_superseded=all_versions
-            )
+        rows = failing_checks(
+            con, agency=agency, year=year, rule=rule, severity=severity, include_superseded=all_versions
         )
-        unseen = con is not None and year is not None and year not in years_seen(con)
+        unseen = year is not None and year not in years_seen(con)
     if as_json:
         dump_json(rows)
         return
     if not rows:
-        if con is None:
-            out.print(f"仓库 {cfg.db_path} 尚未创建：先运行 xxgk ingest。")
-        elif unseen:
+        if unseen:
             out.print(unseen_year(cfg.db_path, year))
         else:
             out.print("没有未通过的检查。")
@@ -214,8 +209,8 @@ def status(
     from warehouse.queries import years_seen
 
     with one_line_errors(), _reader(warehouse) as (con, cfg):
-        data = query_status(con) if con is not None else {"counts": {}, "by_year": [], "versions": []}
-        seen = years_seen(con) if con is not None else []
+        data = query_status(con)
+        seen = years_seen(con)
     data = {"warehouse": str(cfg.db_path), **data}
     if year is not None:
         data["year"] = year
@@ -374,7 +369,7 @@ def waivers(warehouse: WarehouseOpt = None, as_json: JsonOpt = False) -> None:
     from warehouse.waivers import list_waivers
 
     with one_line_errors(), _reader(warehouse) as (con, cfg):
-        rows = [] if con is None else list_waivers(con)
+        rows = list_waivers(con)
     if as_json:
         dump_json(rows)
         return
@@ -444,11 +439,12 @@ def publish_cmd(
     """Send the published reports, their checks, version states and missing reports to the dlt destination
     configured for the pipeline ``xxgk_publish`` (only what changed since the last publish)."""
     from flows.ingest import publish_configured
+    from warehouse.db import missing_message
     from warehouse.publish import PIPELINE_NAME
 
     cfg = _config(warehouse)
     if not cfg.db_path.exists():
-        raise fail(f"no warehouse at {cfg.db_path}: run `xxgk run` or `xxgk ingest` first")
+        raise fail(missing_message(cfg.db_path))
     with one_line_errors():
         result = publish_configured(cfg, full=full)
     if result is None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ import duckdb
 from flows.report.data import ExpectedAgency, Office, Report, build_report, expected_from_registry
 from flows.report.mail import Content, Delivery, build_message, content_id, deliver, resend_pending, safe_filename
 from flows.report.settings import SmtpSettings, load_settings
-from warehouse.config import WarehouseConfig, default_registry
+from warehouse.config import WarehouseConfig, default_registry, registry_configured
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +40,13 @@ class ReportInputError(ValueError):
 
 
 def registry_path(explicit: str | Path | None = None) -> Path | None:
-    """The registry file, as the flows find it: the argument, ``XXGK_SOURCES``, or ``<project>/agencies.toml``
-    when it exists; None otherwise (the report then covers the agencies in the warehouse)."""
+    """The registry file, as the flows find it: the argument, ``[xxgk] sources`` (``XXGK__SOURCES``,
+    ``XXGK_SOURCES``), or ``<project>/agencies.toml`` when it exists; None otherwise (the report then covers
+    the agencies in the warehouse)."""
     if explicit:
-        return Path(explicit).expanduser()
+        return Path(explicit).expanduser().absolute()
     path = default_registry()
-    return path if os.environ.get("XXGK_SOURCES") or path.is_file() else None
+    return path if registry_configured() or path.is_file() else None
 
 
 def load_registry_file(path: str | Path | None) -> Any:

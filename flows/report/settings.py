@@ -1,9 +1,10 @@
-"""Mail settings of the data-quality report: ``[smtp]`` of ``.dlt/config.toml``, the environment, secrets.
+"""Mail settings of the data-quality report: ``[smtp]``, read through ``dlt.config`` / ``dlt.secrets``.
 
-Resolution per key (first match wins): the environment the dlt way (``SMTP__HOST``, ``SMTP__PORT``,
-``SMTP__SENDER``, ``SMTP__USERNAME``, ``SMTP__PASSWORD``, ``SMTP__SECURITY``, ``SMTP__TIMEOUT``,
-``SMTP__CA_FILE``, ``SMTP__OUTBOX_DIR``), then ``[smtp]`` in ``.dlt/secrets.toml`` (meant for the
-password), then ``[smtp]`` in ``.dlt/config.toml``, then the defaults below.  Example::
+Per key, first match wins (:mod:`warehouse.config`): the environment the dlt way (``SMTP__HOST``,
+``SMTP__PORT``, ``SMTP__SENDER``, ``SMTP__USERNAME``, ``SMTP__PASSWORD``, ``SMTP__SECURITY``,
+``SMTP__TIMEOUT``, ``SMTP__CA_FILE``, ``SMTP__OUTBOX_DIR``), then ``[smtp]`` in ``.dlt/secrets.toml``
+(meant for the password), then ``[smtp]`` in ``.dlt/config.toml``, then the defaults below.  Example
+(``.dlt/example.secrets.toml`` has all of them)::
 
     [smtp]
     host = "smtp.example.gov.cn"
@@ -14,20 +15,20 @@ password), then ``[smtp]`` in ``.dlt/config.toml``, then the defaults below.  Ex
     # password: in .dlt/secrets.toml ([smtp] password = "...") or SMTP__PASSWORD
 
 With no host configured (the embedded default) nothing is sent: every message goes to the outbox
-folder (default ``outbox`` beside the warehouse file, i.e. ``warehouse/outbox``).  The password is
-held in a field excluded from ``repr`` and is never printed or logged.
+folder (default ``outbox`` beside the warehouse file, i.e. ``warehouse/outbox``).  Relative paths
+(``ca_file``, ``outbox_dir``) are relative to the current directory when given in the environment,
+to the project directory when written in ``.dlt/``.  The password is held in a field excluded from
+``repr`` and is never printed or logged.
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from warehouse.config import WarehouseConfig, project_dir
+from warehouse.config import WarehouseConfig, project_dir, secret, setting
 
 SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -69,23 +70,10 @@ class SmtpSettings:
         return replace(self, outbox_dir=outbox_dir)
 
 
-def _smtp_section(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    with path.open("rb") as fh:
-        data = tomllib.load(fh)
-    section = data.get("smtp") or {}
-    return dict(section) if isinstance(section, dict) else {}
-
-
-def _raw_values(root: Path, environ: Mapping[str, str]) -> dict[str, Any]:
-    """Key → raw value from config.toml, overlaid by secrets.toml, overlaid by the environment."""
-    values = _smtp_section(root / ".dlt" / "config.toml")
-    values.update(_smtp_section(root / ".dlt" / "secrets.toml"))
-    for key in _KEYS:
-        env = environ.get(f"SMTP__{key.upper()}")
-        if env is not None and env != "":
-            values[key] = env
+def _raw_values(root: Path | None) -> dict[str, Any]:
+    """Key → raw value of ``[smtp]`` (the password through ``dlt.secrets``, the rest through ``dlt.config``)."""
+    values = {key: setting(f"smtp.{key}", root) for key in _KEYS if key != "password"}
+    values["password"] = secret("smtp.password", root)
     return values
 
 
@@ -115,24 +103,20 @@ def _port(value: Any, security: str) -> int:
     return port
 
 
-def _path(value: Any, root: Path) -> Path | None:
+def _path(value: Any, key: str, root: Path | None) -> Path | None:
     text = _text(value)
     if text is None:
         return None
     path = Path(text).expanduser()
-    return path if path.is_absolute() else root / path
+    if path.is_absolute():
+        return path
+    return (Path.cwd() if f"SMTP__{key.upper()}" in os.environ else (root or project_dir())) / path
 
 
-def load_settings(
-    warehouse: WarehouseConfig | None = None,
-    environ: Mapping[str, str] | None = None,
-    root: Path | None = None,
-) -> SmtpSettings:
-    """The :class:`SmtpSettings` in force (see module docstring); the outbox defaults to
-    ``outbox`` beside the warehouse file of ``warehouse``."""
-    root = root or project_dir()
-    env = os.environ if environ is None else environ
-    raw = _raw_values(root, env)
+def load_settings(warehouse: WarehouseConfig | None = None, root: Path | None = None) -> SmtpSettings:
+    """The :class:`SmtpSettings` in force (see module docstring), with ``.dlt/`` of ``root`` (default: the
+    project's); the outbox defaults to ``outbox`` beside the warehouse file of ``warehouse``."""
+    raw = _raw_values(root)
     security = _security(raw.get("security"))
     cfg = warehouse or WarehouseConfig.resolve()
     return SmtpSettings(
@@ -143,6 +127,6 @@ def load_settings(
         username=_text(raw.get("username")),
         password=None if raw.get("password") in (None, "") else str(raw["password"]),
         timeout=float(raw.get("timeout") or 30.0),
-        ca_file=_path(raw.get("ca_file"), root),
-        outbox_dir=_path(raw.get("outbox_dir"), root) or cfg.db_path.parent / "outbox",
+        ca_file=_path(raw.get("ca_file"), "ca_file", root),
+        outbox_dir=_path(raw.get("outbox_dir"), "outbox_dir", root) or cfg.db_path.parent / "outbox",
     )

@@ -7,10 +7,6 @@ a temporary folder, not the project's ``warehouse/.prefect``.
 
 from __future__ import annotations
 
-# isort: split
-from flows import settings  # noqa: F401 - project Prefect settings before prefect is imported
-
-# isort: split
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path

@@ -7,6 +7,7 @@ import email
 import io
 import json
 import logging
+import os
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -231,7 +232,9 @@ def test_cli_refuses_a_bad_address(world, tmp_path, monkeypatch):
     assert result.exit_code == 2 and "not a usable e-mail address" in result.output
 
 
-def test_settings_from_config_secrets_and_environment(tmp_path):
+def test_settings_from_config_secrets_and_environment(tmp_path, monkeypatch):
+    for key in [k for k in os.environ if k.startswith("SMTP__")]:
+        monkeypatch.delenv(key)
     (tmp_path / ".dlt").mkdir()
     (tmp_path / ".dlt" / "config.toml").write_text(
         '[smtp]\nhost = "smtp.example.gov.cn"\nsecurity = "ssl"\nsender = "xxgk@example.gov.cn"\n'
@@ -239,7 +242,7 @@ def test_settings_from_config_secrets_and_environment(tmp_path):
         encoding="utf-8",
     )
     (tmp_path / ".dlt" / "secrets.toml").write_text('[smtp]\npassword = "from-secrets"\n', encoding="utf-8")
-    s = load_settings(environ={}, root=tmp_path)
+    s = load_settings(root=tmp_path)
     assert (s.host, s.port, s.security, s.sender, s.username) == (
         "smtp.example.gov.cn",
         465,
@@ -250,9 +253,14 @@ def test_settings_from_config_secrets_and_environment(tmp_path):
     assert s.password == "from-secrets" and "from-secrets" not in repr(s)
     assert s.outbox_dir == tmp_path / "mail" / "outbox"
     env = {"SMTP__HOST": "127.0.0.1", "SMTP__PORT": "2525", "SMTP__SECURITY": "starttls", "SMTP__PASSWORD": "from-env"}
-    s = load_settings(environ=env, root=tmp_path)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    s = load_settings(root=tmp_path)
     assert (s.host, s.port, s.security, s.password) == ("127.0.0.1", 2525, "starttls", "from-env")
+    monkeypatch.setenv("SMTP__SECURITY", "tls13")
     with pytest.raises(SettingsError):
-        load_settings(environ={"SMTP__SECURITY": "tls13"}, root=tmp_path)
-    bare = load_settings(environ={}, root=tmp_path / "nowhere")
+        load_settings(root=tmp_path)
+    for key in env:
+        monkeypatch.delenv(key)
+    bare = load_settings(root=tmp_path / "nowhere")
     assert not bare.configured and bare.describe() == "SMTP 未配置（邮件写入发件箱）"
