@@ -158,7 +158,7 @@ def test_locked_warehouse_is_one_line_on_stderr(corpus):
 def test_missing_path_and_empty_warehouse(tmp_path):
     result = runner.invoke(app, ["ingest", str(tmp_path / "nope.pdf"), "-w", str(tmp_path / "w.duckdb")])
     assert result.exit_code == 2 and "no such file" in result.stderr
+    # a warehouse path that does not exist is an error (a mistyped path is not an empty warehouse)
     status = runner.invoke(app, ["status", "-w", str(tmp_path / "w.duckdb"), "--json"])
-    assert status.exit_code == 0
-    assert json.loads(status.stdout)["counts"] == {"promoted": 0, "quarantined": 0, "rejected": 0, "superseded": 0}
+    assert status.exit_code == 2 and "不存在" in status.stderr and status.stdout == ""
     assert not (tmp_path / "w.duckdb").exists()

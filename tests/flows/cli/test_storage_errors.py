@@ -136,7 +136,9 @@ def test_read_only_directory_is_one_line(tmp_path, report_file):
 def _xxgk(*args: str) -> subprocess.CompletedProcess[str]:
     """The real command in its own process (dlt's logging set up as in production, not by earlier tests)."""
     script = Path(sys.executable).parent / "xxgk"
-    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=600)
+    # without the dlt settings earlier tests of this process left in the environment (the user's would win)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNTIME__", "DLT_"))}
+    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=600, env=env)
 
 
 def test_full_disk_during_the_load_is_one_line_and_a_rerun_is_right(tmp_path, report_file):
