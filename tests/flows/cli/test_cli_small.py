@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 from test_cli_parse import _report_text
 from typer.testing import CliRunner
 
@@ -64,6 +65,7 @@ def test_a_registry_problem_names_its_entry_and_table(tmp_path):
         encoding="utf-8",
     )
     wh = tmp_path / "wh.duckdb"
+    duckdb.connect(str(wh)).close()  # an existing warehouse: a path that does not exist is an error of its own
     result = CliRunner().invoke(app, ["report", "--year", "2023", "--registry", str(bad), "-w", str(wh)])
     assert result.exit_code != 0
     assert "[demo-jyj] unknown key 'globb' in [agency.local]" in result.output
