@@ -1285,14 +1285,29 @@ def render_docx(
 # PDF
 
 PDF_FONT = "STSong-Light"
+EMBEDDED_FONT = "XXGK-CJK"  # a CJK TrueType font embedded in the PDF (see _register_font)
 
 
-def _register_font() -> None:
+def _register_font(font_file: str | None = None) -> str:
+    """Register the PDF font and return its name.
+
+    Without ``font_file``: the built-in CID font STSong-Light, which is *not* embedded (a viewer
+    supplies the glyphs, so a renderer without CJK fonts draws no Chinese).  With ``font_file`` (a
+    TrueType .ttf/.ttc): that font, embedded, so the page renders the same everywhere (the OCR
+    tests rasterise such PDFs).
+    """
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
+    if font_file is not None:
+        from reportlab.pdfbase.ttfonts import TTFont
+
+        if EMBEDDED_FONT not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, font_file, subfontIndex=0))
+        return EMBEDDED_FONT
     if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    return PDF_FONT
 
 
 def _scan_image(width: int = 620, height: int = 860, seed: int = 0):
@@ -1331,11 +1346,12 @@ class _Pdf:
         encrypt: Any = None,
         margin: float = 72,
         font_size: float = 12,
+        font_file: str | None = None,
     ):
         from reportlab.lib.pagesizes import A4
         from reportlab.pdfgen import canvas
 
-        _register_font()
+        self.font = _register_font(font_file)
         self.W, self.H = A4
         self.margin = margin
         self.bottom = 70
@@ -1357,7 +1373,7 @@ class _Pdf:
     def sw(self, text: str, size: float) -> float:
         from reportlab.pdfbase import pdfmetrics
 
-        return pdfmetrics.stringWidth(text, PDF_FONT, size)
+        return pdfmetrics.stringWidth(text, self.font, size)
 
     def wrap(self, text: str, width: float, size: float, first_width: float | None = None) -> list[str]:
         lines, cur = [], ""
@@ -1372,7 +1388,7 @@ class _Pdf:
         return lines
 
     def footer(self) -> None:
-        self.c.setFont(PDF_FONT, 10.5)
+        self.c.setFont(self.font, 10.5)
         self.c.drawCentredString(self.W / 2, 40, f"- {self.page} -")
 
     def new_page(self) -> None:
@@ -1397,7 +1413,7 @@ class _Pdf:
             if self.y - leading < self.bottom:
                 self.new_page()
             self.y -= leading
-            self.c.setFont(PDF_FONT, size)
+            self.c.setFont(self.font, size)
             if align == "center":
                 self.c.drawCentredString(self.W / 2, self.y + size * 0.4, line)
             elif align == "right":
@@ -1492,7 +1508,7 @@ class _Pdf:
                 if main[i] != si or not cell.text:
                     continue
                 lines = lines_of(c, cell)
-                self.c.setFont(PDF_FONT, size)
+                self.c.setFont(self.font, size)
                 block = len(lines) * lead
                 ty = (top + bot) / 2 + block / 2 - size
                 for line in lines:
@@ -1525,6 +1541,7 @@ def render_pdf(
     split_after: str | None = "unable_need_creation",
     image_page: bool = False,
     encrypt: Any = None,
+    font_file: str | None = None,
 ) -> bytes:
     """A PDF report (reportlab, built-in CID font STSong-Light, A4, page footers '- n -').
 
@@ -1533,11 +1550,12 @@ def render_pdf(
     lies between its rows; the merged 三、本年度办理结果 cell is drawn on both pages, its label
     printed vertically (one character per line) on the part holding most of it.  ``image_page``
     appends a page that is only an image (no text).  ``encrypt``: passed to reportlab (a password
-    string or a StandardEncryption).
+    string or a StandardEncryption).  ``font_file``: a CJK TrueType font to embed instead of
+    STSong-Light (for PDFs that are rasterised).
     """
     published = published or (f"{year + 1}-01-15" if year else "2024-01-15")
     title = _title(agency, year)
-    pdf = _Pdf(title=title, author=agency or "xxgk-factory", ruled=ruled, encrypt=encrypt)
+    pdf = _Pdf(title=title, author=agency or "xxgk-factory", ruled=ruled, encrypt=encrypt, font_file=font_file)
     g = grids(cells)
     if agency is not None:
         pdf.para(agency, size=18, align="center", indent=0)

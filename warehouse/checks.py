@@ -89,6 +89,12 @@ JOIN ref.template_cells tc ON tc.variant = v.variant
 LEFT JOIN stg.cells c ON c.version_id = v.version_id AND c.address = tc.address
 GROUP BY v.version_id, tc.table_kind
 UNION ALL
+SELECT c.version_id, 'meta.ocr_unverified',
+       CAST(count(*) FILTER (WHERE c.ocr_status = 'unverified') AS DOUBLE), 'NUMBER', NULL
+FROM stg.cells c JOIN stg.report_versions v ON v.version_id = c.version_id
+WHERE v.variant IS NOT NULL AND c.ocr_status IS NOT NULL
+GROUP BY c.version_id
+UNION ALL
 SELECT version_id, 'narr.' || key, value, 'NUMBER', NULL FROM stg.narrative_facts
 """
 

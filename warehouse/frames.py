@@ -16,6 +16,7 @@ Grain and key of each table:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -72,6 +73,10 @@ CELLS = pa.schema(
         pa.field("line", pa.int64()),
         pa.field("label", pa.string()),
         pa.field("reason", pa.string()),
+        # OCR cells only: the reading's status (ok, low_confidence, unreadable, unverified) and its
+        # provenance as JSON (page, box, text as recognised, confidence, method).
+        pa.field("ocr_status", pa.string()),
+        pa.field("ocr", pa.string()),
     ]
 )
 
@@ -241,6 +246,10 @@ def cells_table(docs: Sequence[tuple[str, Mapping[str, Any]]]) -> pa.Table:
         "line": column("line", pa.int64()),
         "label": column("label", pa.string()),
         "reason": column("reason", pa.string()),
+        "ocr_status": pa.array([(c.get("ocr") or {}).get("status") for c in cells], pa.string()),
+        "ocr": pa.array(
+            [json.dumps(c["ocr"], ensure_ascii=False) if c.get("ocr") else None for c in cells], pa.string()
+        ),
     }
     return pa.Table.from_arrays([columns[f.name] for f in CELLS], schema=CELLS)
 

@@ -28,10 +28,19 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from sources.parsing.detect import detect_template
-from sources.parsing.document import Document, Issue, Row
+from sources.parsing.document import CellSource, Document, Issue, Row
 from sources.parsing.labels import match_label, match_prefix, normalize_label, to_simplified
 from sources.parsing.numbers import CellValue, looks_like_value, parse_cell, to_wan_yuan
-from sources.rules import HYBRID_ROW, cell_specs, narrative_facts
+from sources.rules import (
+    HYBRID_ROW,
+    RuleInstance,
+    Term,
+    cell_specs,
+    check_report,
+    narrative_facts,
+    rule_instances,
+    variant_of,
+)
 from sources.template import TABLE_NAMES, Table, Template, load_template, t4_flattened_order
 
 PARSER_VERSION = "0.1.1"
@@ -54,14 +63,26 @@ def _is_label(text: str) -> bool:
     return bool(text.strip()) and not looks_like_value(text)
 
 
+def _ocr_failed(row: Row, index: int) -> bool:
+    """An OCR cell whose reading was not usable: a value cell, whatever characters were recognised."""
+    source = row.source(index)
+    return source is not None and source.status != "ok"
+
+
 def classify_row(row: Row) -> Classified:
     """Label cells are non-value texts; values are every cell after the last label cell."""
-    labels = tuple((i, c) for i, c in enumerate(row.cells) if _is_label(c))
+    labels = tuple((i, c) for i, c in enumerate(row.cells) if _is_label(c) and not _ocr_failed(row, i))
     last = labels[-1][0] if labels else -1
     return Classified(labels, tuple(row.cells[last + 1 :]))
 
 
 def align(values: tuple[str, ...], width: int) -> tuple[str, ...] | None:
+    """:func:`align_offset`'s choice of ``width`` value cells, or None."""
+    offset = align_offset(values, width)
+    return None if offset is None else values[offset : offset + width]
+
+
+def align_offset(values: tuple[str, ...], width: int) -> int | None:
     """Exactly ``width`` value cells, dropping only blank cells at the edges; None if impossible or ambiguous.
 
     Blank cells at the start come from a label spanning two columns, at the end from a value cell
@@ -73,8 +94,9 @@ def align(values: tuple[str, ...], width: int) -> tuple[str, ...] | None:
     lead = next((i for i, v in enumerate(values) if v.strip()), len(values))
     trail = next((i for i, v in enumerate(reversed(values)) if v.strip()), len(values))
     # Every way to drop ``extra`` edge blanks: i leading ones and the rest trailing.
-    options = {tuple(values[i : i + width]) for i in range(max(0, extra - trail), min(lead, extra) + 1)}
-    return options.pop() if len(options) == 1 else None
+    starts = range(max(0, extra - trail), min(lead, extra) + 1)
+    options = {tuple(values[i : i + width]) for i in starts}
+    return starts[0] if len(options) == 1 else None
 
 
 # ---------------------------------------------------------------- walking the tables
@@ -88,6 +110,7 @@ class Found:
     parsed: CellValue
     row: Row
     label: str
+    source: CellSource | None = None  # the OCR reading, when the cell came from an image
 
 
 @dataclass
@@ -309,8 +332,8 @@ def _refuse(walk: Walk, template: Template, match: Match, row: Row) -> None:
         walk.issues.append(Issue("row_width", "warning", reason, match.key, row.page))
 
 
-def _values_of(values: tuple[str, ...], width: int, short: int) -> tuple[str, ...] | None:
-    """The ``width`` values of a row (:func:`align`), or None.
+def _values_offset(values: tuple[str, ...], width: int, short: int) -> int | None:
+    """Where the ``width`` values of a row start among ``values`` (:func:`align_offset`), or None.
 
     For a row that lost ``short`` cells in export (which ones is unknown), only the run from its first
     to its last printed value, and only when that run is exactly ``width`` cells long: blanks a
@@ -318,11 +341,11 @@ def _values_of(values: tuple[str, ...], width: int, short: int) -> tuple[str, ..
     spanned cell after), so a run of ``width`` cells is every value cell of the row and none is lost.
     """
     if not short:
-        return align(values, width)
+        return align_offset(values, width)
     printed = [i for i, v in enumerate(values) if v.strip()]
     if not printed or printed[-1] - printed[0] + 1 != width:
         return None
-    return values[printed[0] : printed[-1] + 1]
+    return printed[0]
 
 
 def _short_reason(title: str, label: str, values: tuple[str, ...], width: int, short: int) -> str:
@@ -360,8 +383,9 @@ def _assign(
     addr_row = f"{table.id}.{row_key}"
     cols = header_cols if header_cols and len(set(header_cols)) == len(header_cols) else None
     col_keys = cols or [c.key for c in table.columns]
-    values = _values_of(cl.values, len(col_keys), row.short)
-    if values is None:
+    offset = _values_offset(cl.values, len(col_keys), row.short)
+    values = None if offset is None else cl.values[offset : offset + len(col_keys)]
+    if values is None or offset is None:
         n = len([v for v in cl.values if v.strip()])
         reason = f"{table.title} row {rowdef.label} has {n} values for {len(col_keys)} columns; none were used"
         if row.short:
@@ -370,7 +394,8 @@ def _assign(
             walk.bad_rows[addr_row] = reason
             walk.issues.append(Issue("row_width", "warning", reason, addr_row, row.page))
         return
-    for col_key, raw in zip(col_keys, values, strict=True):
+    first = len(row.cells) - len(cl.values) + offset  # the row's index of the first value used
+    for k, (col_key, raw) in enumerate(zip(col_keys, values, strict=True)):
         address = f"{addr_row}.{col_key}"
         if address in walk.found:
             walk.issues.append(
@@ -382,7 +407,7 @@ def _assign(
         is_amount = table.column(col_key).value_type.startswith("amount")
         if parsed.value is not None and unit and not parsed.unit and is_amount:
             parsed = CellValue(parsed.semantic, to_wan_yuan(parsed.value, unit), unit, f"{unit}→万元")
-        walk.found[address] = Found(raw, parsed, row, printed)
+        walk.found[address] = Found(raw, parsed, row, printed, row.source(first + k))
 
 
 def _t4_row(cl: Classified, row: Row, template: Template, walk: Walk) -> bool:
@@ -391,8 +416,9 @@ def _t4_row(cl: Classified, row: Row, template: Template, walk: Walk) -> bool:
     order = t4_flattened_order()
     nonblank = [v for v in cl.values if v.strip()]
     if len(nonblank) >= len(order) or len(cl.values) >= len(order):
-        values = _values_of(cl.values, len(order), row.short)
-        if values is None:
+        offset = _values_offset(cl.values, len(order), row.short)
+        values = None if offset is None else cl.values[offset : offset + len(order)]
+        if values is None or offset is None:
             reason = f"{t4.title} data row has {len(nonblank)} values for {len(order)} cells; none were used"
             if row.short:
                 reason = _short_reason(t4.title, "数据行", cl.values, len(order), row.short)
@@ -404,10 +430,12 @@ def _t4_row(cl: Classified, row: Row, template: Template, walk: Walk) -> bool:
         if kept:  # as in _assign: the first printed value stays, and the repeat is reported
             message = f"{t4.title} data row printed again; the {len(kept)} cells read before were kept"
             walk.issues.append(Issue("duplicate_row", "info", message, kept[0], row.page))
-        for addr, raw in zip(order, values, strict=True):
+        first = len(row.cells) - len(cl.values) + offset
+        for k, (addr, raw) in enumerate(zip(order, values, strict=True)):
             address = f"t4.{addr}"
             if address not in walk.found:
-                walk.found[address] = Found(raw, parse_cell(raw, template.value_type(address)), row, t4.title)
+                parsed = parse_cell(raw, template.value_type(address))
+                walk.found[address] = Found(raw, parsed, row, t4.title, row.source(first + k))
         walk.tables_seen.add("t4")
         return True
     if cl.labels and len(cl.values) >= len(t4.columns):
@@ -530,6 +558,8 @@ def build_cells(template: Template, walk: Walk, unreadable: str | None = None) -
                 cell["unit"] = found.parsed.unit
             if found.parsed.note:
                 cell["note"] = found.parsed.note
+            if found.source is not None:
+                _ocr_cell(cell, found.source)
             cells.append(cell)
             continue
         kind = template.table(table_id).kind
@@ -542,6 +572,102 @@ def build_cells(template: Template, walk: Walk, unreadable: str | None = None) -
                 reason = f"row {template.table(table_id).row(row_key).label} not found in table {title}"
         cells.append({"address": address, "value": None, "raw": None, "semantic": "MISSING", "reason": reason})
     return cells
+
+
+# Why an OCR reading was not used, by CellSource.status: the cell's reason code and its message.
+OCR_REASONS = {
+    "low_confidence": ("ocr_low_confidence", "OCR read {text!r} with confidence {confidence} below {threshold}"),
+    "unreadable": ("ocr_unreadable", "OCR could not read a number here (read {text!r})"),
+}
+
+
+def _ocr_cell(cell: dict[str, Any], source: CellSource) -> None:
+    """Attach an OCR reading to a cell; a reading that is not usable leaves the value null with its reason."""
+    from sources.parsing.ocr import MIN_CONFIDENCE
+
+    cell["method"] = "ocr"
+    cell["ocr"] = source.to_json()
+    if source.status in OCR_REASONS:
+        code, text = OCR_REASONS[source.status]
+        # MISSING, not EMPTY or TEXT: the printed value is unknown (an EMPTY cell would count as 0).
+        cell.update(value=None, semantic="MISSING", reason_code=code)
+        conf = "?" if source.confidence is None else f"{source.confidence:.2f}"
+        cell["reason"] = text.format(text=source.text, confidence=conf, threshold=MIN_CONFIDENCE)
+
+
+def _ocr_issues(cells: list[dict[str, Any]]) -> list[Issue]:
+    """One issue per OCR cell whose value was not used (``ocr_low_confidence`` / ``ocr_unreadable``)."""
+    return [
+        Issue(
+            c["reason_code"],
+            "error",
+            f"{c['address']}: {c['reason']}; check the page image",
+            c["address"],
+            c.get("page"),
+        )
+        for c in cells
+        if c.get("reason_code") in ("ocr_low_confidence", "ocr_unreadable")
+    ]
+
+
+def _terms(inst: RuleInstance) -> tuple[Term, ...]:
+    return inst.lhs + inst.rhs
+
+
+def _identity_instances(variant: str) -> dict[tuple[str, str], RuleInstance]:
+    """The report's own statutory identities: error-level equalities between its table cells."""
+    return {
+        inst.key: inst
+        for inst in rule_instances(variant)
+        if inst.severity == "error"
+        and inst.op == "eq"
+        and all(
+            t.scope == "this" and (t.address is None or t.address[:3] in ("t2.", "t3.", "t4.")) for t in _terms(inst)
+        )
+        and any(t.address for t in _terms(inst))
+    }
+
+
+def verify_ocr(result: dict[str, Any]) -> list[Issue]:
+    """Mark OCR-read cells of failing statutory identities ``unverified``; one ``ocr_unverified`` issue each.
+
+    A report's own identities (表三 row totals and balance, 表四 block totals …) hold in a correct
+    report; where one fails on cells that OCR read, a misread is as likely as a publisher's error,
+    so those cells are not trusted until a person has looked at the page (their value stays, as
+    read, and the report is not promoted on them: rule S_OCR_VERIFIED).
+    """
+    cells = {c["address"]: c for c in result["cells"]}
+    if not any(c.get("method") == "ocr" for c in cells.values()):
+        return []
+    variant = variant_of(result.get("template"), cells)
+    if variant is None:
+        return []
+    identities = _identity_instances(variant)
+    failing: dict[str, list[str]] = {}
+    for check in check_report(result):
+        inst = identities.get((check.rule_id, check.instance))
+        if inst is None or check.outcome != "fail":
+            continue
+        for term in _terms(inst):
+            cell = cells.get(term.address or "")
+            if cell is not None and cell.get("method") == "ocr" and cell["value"] is not None:
+                failing.setdefault(cell["address"], []).append(check.rule_id)
+    issues = []
+    for address, rule_ids in failing.items():
+        cell = cells[address]
+        cell["ocr"]["status"] = "unverified"
+        rules_text = ", ".join(dict.fromkeys(rule_ids))
+        issues.append(
+            Issue(
+                "ocr_unverified",
+                "error",
+                f"{address}: OCR read {cell['raw']!r}, but {rules_text} fails on it; compare the page image "
+                "and confirm the value (xxgk confirm) before it is used",
+                address,
+                cell.get("page"),
+            )
+        )
+    return issues
 
 
 def _completeness_issues(template: Template, walk: Walk, sections: list[str]) -> list[Issue]:
@@ -609,8 +735,10 @@ def parse_document(doc: Document) -> dict[str, Any]:
         )
         issues.append(Issue("table_unreadable", "error", message, "t3"))
     sections = find_sections(doc, template)
-    issues += walk.issues + _completeness_issues(template, walk, sections)
-    result.update(template=template_id, sections=sections, cells=cells, issues=[i.to_json() for i in issues])
+    issues += walk.issues + _ocr_issues(cells) + _completeness_issues(template, walk, sections)
+    result.update(template=template_id, sections=sections, cells=cells)
     # Figures the narrative states (收到申请N件 …), checked against the tables at validation time.
     result["narrative"] = narrative_facts(doc.text)
+    issues += verify_ocr(result)
+    result["issues"] = [i.to_json() for i in issues]
     return result

@@ -26,13 +26,43 @@ class UnreadableDocument(Exception):
 
 
 @dataclass(frozen=True)
+class CellSource:
+    """Where a cell's text came from when it was not in a text layer: an OCR reading.
+
+    ``box`` is ``(x0, top, x1, bottom)`` in page coordinates (PDF points from the top-left corner
+    for a PDF page, pixels for an image file); ``text`` is the text as the engine recognised it,
+    ``confidence`` its score (0–1, None for a cell where nothing was recognised).  ``status``:
+    ``ok``; ``low_confidence`` (a value read below the confidence threshold); ``unreadable`` (a
+    value with a character that is not part of a number, or ink where nothing could be read).
+    A cell whose status is not ``ok`` is a value cell whose value is not used.
+    """
+
+    page: int | None
+    box: tuple[float, float, float, float]
+    text: str
+    confidence: float | None
+    status: str = "ok"  # ok | low_confidence | unreadable
+    method: str = "ocr"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "page": self.page,
+            "box": [round(v, 1) for v in self.box],
+            "text": self.text,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
 class Row:
     """One printed table row: its physical cells left to right, with where it was found.
 
     ``cells`` holds the text of each cell as printed (whitespace inside kept; the assembler
     normalises).  ``page`` is 1-based (PDF/DOCX page when known), ``line`` is the 1-based line of a
     text document or the 1-based row index inside its table, ``table`` the 0-based index of the
-    table in the document.
+    table in the document.  ``sources`` (OCR only) holds one :class:`CellSource` per cell.
 
     Exported text can lose cells (``sources.parsing.readers.pipes``): ``short`` is how many cells
     the row lacks against its table's width (which ones is unknown), and ``refused`` says why the
@@ -46,6 +76,13 @@ class Row:
     table: int | None = None
     short: int = 0
     refused: str | None = None
+    sources: tuple[CellSource, ...] | None = None
+
+    def source(self, index: int) -> CellSource | None:
+        """The OCR provenance of the cell at ``index`` (None for a cell of a text layer)."""
+        if self.sources is None or not 0 <= index < len(self.sources):
+            return None
+        return self.sources[index]
 
 
 @dataclass(frozen=True)
@@ -77,9 +114,11 @@ class Document:
     the next page) simply follow each other.
     """
 
-    format: str  # text | html | pdf | docx
+    format: str  # text | html | pdf | docx | image
     text: str
     rows: list[Row] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     pages: int | None = None
     title: str | None = None  # <title> or first heading, when the format has one
+    ocr_pages: int = 0  # pages (or images) read by OCR
+    ocr_seconds: float = 0.0  # time spent on them

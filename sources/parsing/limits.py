@@ -41,11 +41,16 @@ class ReadLimits:
     page_chars: int = 50_000  # characters on one PDF page read for tables (a dense real page has ~5 000)
     page_objects: int = 100_000  # drawing objects on one PDF page read for tables
     parse_seconds: float = 60.0  # wall time of one parse
+    ocr_page_seconds: float = 30.0  # more parse time for each page or image read by OCR
     deadline: float | None = None  # time.monotonic() after which the parse stops (set by started())
 
     def started(self) -> ReadLimits:
         """These limits with the parse clock started now (``parse_seconds`` from now)."""
         return replace(self, deadline=time.monotonic() + self.parse_seconds)
+
+    def extended(self, seconds: float) -> ReadLimits:
+        """These limits with ``seconds`` more on a running parse clock (pages read by OCR bring their own)."""
+        return self if self.deadline is None or seconds <= 0 else replace(self, deadline=self.deadline + seconds)
 
     def check_time(self, where: str) -> None:
         """Raise ``parse_timeout`` when the parse has run past its deadline (``where``: what it was doing)."""

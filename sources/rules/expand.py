@@ -311,6 +311,20 @@ def _structure_instances(variant: str) -> list[RuleInstance]:
                 style=rule.message,
             )
         )
+    for rule in _rules("ocr_verified", variant):
+        out.append(
+            RuleInstance(
+                rule.id,
+                "",
+                variant,
+                severity_of(rule.id),
+                "eq",
+                (Term("meta.ocr_unverified"),),
+                _const(0.0),
+                guard="lhs_present",  # only a report with OCR-read cells has the fact
+                style=rule.message,
+            )
+        )
     return out
 
 

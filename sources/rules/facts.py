@@ -24,7 +24,8 @@ def report_facts(doc: Mapping[str, Any]) -> dict[str, Fact]:
 
     Derived facts: ``meta.known.agency|year`` (1/0), ``meta.template_edition`` (2021/2019),
     ``meta.expected_edition`` (from the year), ``meta.published_on`` and ``meta.deadline`` (yyyymmdd),
-    ``meta.section.<key>`` (1/0), ``meta.present.<t2|t3|t4>`` (number of cells read), and the
+    ``meta.section.<key>`` (1/0), ``meta.present.<t2|t3|t4>`` (number of cells read),
+    ``meta.ocr_unverified`` (OCR-read cells marked unverified; only when OCR read cells), and the
     narrative figures ``narr.*`` (from ``doc["narrative"]`` or, if present, ``doc["text"]``).
     """
     facts: dict[str, Fact] = {}
@@ -61,6 +62,10 @@ def report_facts(doc: Mapping[str, Any]) -> dict[str, Fact]:
                 if spec.table == table and facts.get(spec.address, Fact(None, "MISSING")).semantic != "MISSING"
             )
             facts[f"meta.present.{table}"] = Fact(float(n))
+    ocr = [c for c in cells if c.get("method") == "ocr"]
+    if ocr:
+        unverified = sum(1 for c in ocr if (c.get("ocr") or {}).get("status") == "unverified")
+        facts["meta.ocr_unverified"] = Fact(float(unverified))
     for key, value in narrative_of(doc).items():
         if value is not None:
             facts[f"narr.{key}"] = Fact(float(value))

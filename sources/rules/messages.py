@@ -153,6 +153,8 @@ def _fields(
         published = number_date(facts.get("meta.published_on", Fact(0.0)).value or 0)
         deadline = facts.get("meta.deadline")
         return {"published": published, "deadline": number_date(deadline.value or 0) if deadline else ""}
+    if style == "ocr_verified":
+        return {"count": int(facts.get("meta.ocr_unverified", Fact(0.0)).value or 0)}
     return {"subject": inst.subject}
 
 

@@ -20,6 +20,8 @@ from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
 __all__ = ["sniff_format", "read_document", "wide_encoding"]
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE compound file (old .doc, encrypted .docx)
+# PNG, JPEG, TIFF (read by OCR, sources.parsing.readers.image).
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 _HTML_MARK = re.compile(
     r"<\s*(?:!doctype\s+html|html|head|body|table|meta|title|tr|td|div|p|br|span|font|style|script)[\s>/]",
     re.I,
@@ -146,7 +148,7 @@ def _is_markdown(head: str) -> bool:
 
 
 def sniff_format(data: bytes) -> str:
-    """``pdf`` | ``docx`` | ``doc_cfb`` | ``wps`` | ``html`` | ``text`` | ``unknown``, from the bytes alone.
+    """``pdf`` | ``docx`` | ``doc_cfb`` | ``wps`` | ``image`` | ``html`` | ``text`` | ``unknown``, from the bytes alone.
 
     ``doc_cfb`` is any OLE compound file (old Word ``.doc``, or an encrypted or other Office file)
     except one saved by Kingsoft WPS (or a Works document), which is ``wps``."""
@@ -158,6 +160,8 @@ def sniff_format(data: bytes) -> str:
         return "docx" if _is_docx_zip(data) else "unknown"
     if data[:8] == OLE_MAGIC:
         return "wps" if ole_kind(data) == "wps" else "doc_cfb"
+    if data.startswith(IMAGE_MAGIC):
+        return "image"
     wide = wide_encoding(data)
     if wide is not None:
         codec, bom = wide
@@ -237,6 +241,10 @@ def read_document(data: bytes, content_type: str | None = None, limits: ReadLimi
         from sources.parsing.readers.docx import read_ole
 
         return read_ole(data, limits)
+    if fmt == "image":
+        from sources.parsing.readers.image import read_image
+
+        return read_image(data, limits)
     if fmt == "html":
         from sources.parsing.readers.html import read_html
 
@@ -249,4 +257,4 @@ def read_document(data: bytes, content_type: str | None = None, limits: ReadLimi
         raise UnreadableDocument(
             "not_a_document", "a zip file that is not a Word .docx (maybe .xlsx, .odt or an archive)"
         )
-    raise UnreadableDocument("not_a_document", "the bytes are not a PDF, Word, HTML or text document")
+    raise UnreadableDocument("not_a_document", "the bytes are not a PDF, Word, HTML, text or image document")

@@ -20,7 +20,7 @@ import threading
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pdfplumber
 import pypdfium2 as pdfium
@@ -29,8 +29,11 @@ from pdfminer.pdfparser import PDFSyntaxError
 from pdfminer.psparser import PSException
 from pdfplumber.page import Page
 
-from sources.parsing.document import Document, Issue, Row, UnreadableDocument
+from sources.parsing.document import CellSource, Document, Issue, Row, UnreadableDocument
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
+
+if TYPE_CHECKING:
+    from sources.parsing.ocr import OcrPage
 
 #: pdfium crashes the interpreter when two threads use it at once: hold this around every call.
 _PDFIUM_LOCK = threading.Lock()
@@ -108,6 +111,7 @@ class _Table:
     rows: list[tuple[str, ...]]
     starts_page: bool = False  # no body text above it on its page
     ends_page: bool = False  # no body text below it on its page
+    sources: list[tuple[CellSource, ...]] | None = None  # OCR provenance, row for row
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,17 +132,23 @@ def read_pdf(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
     _check_bytes(data)
     check_streams(data, limits)
     scans, title = _scan_with_pdfium(data, limits)
-    issues = [_ocr_issue(scan) for scan in scans if scan.needs_ocr]
+    needs_ocr = [scan.number for scan in scans if scan.needs_ocr][:MAX_OCR_PAGES]
+    limits = limits.extended(len(needs_ocr) * limits.ocr_page_seconds)  # OCR pages bring their own time
+    ocr_pages, ocr_issues = _ocr(data, needs_ocr, limits)
+    issues = [_ocr_issue(scan) for scan in scans if scan.needs_ocr and scan.number not in ocr_pages]
     table_pages = [scan for scan in scans if not scan.needs_ocr and is_table_page(scan.text)]
     for scan in table_pages:
         limits.check_size(scan.chars, limits.page_chars, f"PDF 第 {scan.number} 页的字符数")
         limits.check_size(scan.objects, limits.page_objects, f"PDF 第 {scan.number} 页的绘图对象数")
     tables, table_issues = _extract_tables(data, [scan.number for scan in table_pages], limits)
+    tables += ocr_tables(ocr_pages.values())
+    tables.sort(key=lambda t: (t.page, t.bbox[1]))
+    texts = [ocr_pages[scan.number].text if scan.number in ocr_pages else scan.text for scan in scans]
     return Document(
         format="pdf",
-        text="\n".join(scan.text for scan in scans),
+        text="\n".join(texts),
         rows=tables_to_rows(tables),
-        issues=issues + table_issues,
+        issues=issues + ocr_issues + table_issues,
         pages=len(scans),
         title=title,
     )
@@ -293,6 +303,80 @@ def _clean_title(value: object) -> str | None:
     if not title or re.search(r"\.(docx?|wps|pdf)$", title, re.IGNORECASE):
         return None
     return title
+
+
+# --------------------------------------------------------------------------------------------
+# OCR of pages without a text layer
+# --------------------------------------------------------------------------------------------
+
+#: Pages are rendered at this resolution for OCR (table text of 8–9 pt is then ~24 px high).
+OCR_DPI = 200
+#: At most this many pages of one document are OCR'd (a scanned book would take minutes).
+MAX_OCR_PAGES = 40
+
+
+def _ocr(data: bytes, numbers: Sequence[int], limits: ReadLimits) -> tuple[dict[int, OcrPage], list[Issue]]:
+    """OCR the given 1-based pages: page number → what was read, plus issues about the reading.
+
+    Pages beyond :data:`MAX_OCR_PAGES`, or all of them when the engine is not installed, are
+    left out (they keep their ``ocr_needed`` warning).
+    """
+    if not numbers:
+        return {}, []
+    from sources.parsing import ocr
+
+    images = _render_pages(data, numbers, OCR_DPI)
+    try:
+        pages = ocr.read_pages(((n, image, 72 / OCR_DPI) for n, image in images), limits.check_time)
+    except ocr.OcrUnavailable as exc:
+        return {}, [Issue("ocr_unavailable", "warning", f"{exc}; the scanned pages were not read")]
+    read = [p for p in pages if p.boxes]  # a page where OCR saw no text keeps its ocr_needed warning
+    issues = [
+        Issue(
+            "ocr_page",
+            "info",
+            f"Page {p.number} has no text layer: it was read by OCR ({p.boxes} text lines).",
+            page=p.number,
+        )
+        for p in read
+    ]
+    return {p.number: p for p in read}, issues
+
+
+def _render_pages(data: bytes, numbers: Sequence[int], dpi: int) -> list[tuple[int, Any]]:
+    """The given 1-based pages as greyscale numpy arrays at ``dpi`` (pdfium, under the lock)."""
+    import numpy as np
+
+    out = []
+    with _PDFIUM_LOCK:
+        pdf = pdfium.PdfDocument(data)
+        try:
+            for number in numbers:
+                page = pdf[number - 1]
+                try:
+                    image = page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+                finally:
+                    page.close()
+                out.append((number, np.asarray(image)))
+        finally:
+            pdf.close()
+    return out
+
+
+def ocr_tables(pages: Iterable[OcrPage]) -> list[_Table]:
+    """The tables OCR found, as the tables of a text layer (with their cells' provenance)."""
+    return [
+        _Table(
+            page=t.page,
+            bbox=t.bbox,
+            rows=t.rows,
+            starts_page=t.starts_page,
+            ends_page=t.ends_page,
+            sources=t.sources,
+        )
+        for p in pages
+        for t in p.tables
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -639,9 +723,10 @@ def tables_to_rows(tables: Sequence[_Table]) -> list[Row]:
         if not _continues(previous, table):
             index += 1
             line = 0
-        for cells in table.rows:
+        for i, cells in enumerate(table.rows):
             line += 1
-            rows.append(Row(cells=cells, page=table.page, line=line, table=index))
+            sources = table.sources[i] if table.sources is not None else None
+            rows.append(Row(cells=cells, page=table.page, line=line, table=index, sources=sources))
         previous = table
     return rows
 

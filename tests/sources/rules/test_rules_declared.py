@@ -74,6 +74,7 @@ def test_severities_decided_in_templates_yaml():
         "T3_PRESENT",
         "S_CELLS_COMPLETE",
         "T2_TYPES_2019",
+        "S_OCR_VERIFIED",
     }
 
 

@@ -1,0 +1,119 @@
+"""Scanned fixtures for the OCR tests, made from the project's own sample reports.
+
+A sample PDF is re-rendered with an embedded CJK TrueType font (the bundled sample uses the
+non-embedded STSong-Light, which a renderer without CJK fonts draws without its Chinese), then
+each page is rasterised with pypdfium2 and degraded like a scan: greyscale, a slight rotation,
+scanner speckle, JPEG at 60–75 quality.  The pages are wrapped as an image-only PDF or saved as
+PNG/JPEG/TIFF files.  The font comes from a test dependency; without it the OCR tests skip.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import random
+from pathlib import Path
+from typing import Any
+
+import factory
+import pytest
+
+
+def cjk_font() -> str:
+    """Path of a CJK TrueType font shipped by a test dependency (skip the test when absent)."""
+    try:
+        import paperang_p2_fonts_cjk
+    except ImportError:
+        pytest.skip("no CJK TrueType font installed (pip install paperang-p2-fonts-cjk)")
+    path = Path(paperang_p2_fonts_cjk.__file__).parent / "fonts" / "wqy-microhei.ttc"
+    if not path.exists():
+        pytest.skip("the CJK font package has no wqy-microhei.ttc")
+    return str(path)
+
+
+def sample(name: str = "xzf-2023.pdf") -> factory.Sample:
+    return next(s for s in factory.sample_specs() if s.file == name)
+
+
+@functools.cache
+def text_pdf(name: str = "xzf-2023.pdf") -> bytes:
+    """The sample report as a text PDF with its CJK font embedded."""
+    s = sample(name)
+    assert s.facts is not None
+    return factory.render(s.facts, "pdf", **s.opts, font_file=cjk_font())
+
+
+def render_pages(pdf: bytes, dpi: int) -> list[Any]:
+    """Every page of a PDF as a greyscale PIL image at ``dpi``."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        return [doc[i].render(scale=dpi / 72, grayscale=True).to_pil().convert("L") for i in range(len(doc))]
+    finally:
+        doc.close()
+
+
+def degrade(img: Any, *, angle: float = 0.6, quality: int = 68, seed: int = 0, speckle: float = 0.0008) -> Any:
+    """A page image as a scanner makes it: rotated by ``angle`` degrees, speckled, JPEG-compressed."""
+    from PIL import Image
+
+    rng = random.Random(seed)
+    out = img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
+    px = out.load()
+    w, h = out.size
+    for _ in range(int(w * h * speckle)):
+        x, y = rng.randrange(w), rng.randrange(h)
+        px[x, y] = rng.choice((0, 40, 90))
+    buf = io.BytesIO()
+    out.save(buf, format="JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue()))
+
+
+def image_pdf(images: list[Any], dpi: int) -> bytes:
+    """An image-only PDF (no text layer): one JPEG page per image, page size from ``dpi``."""
+    buf = io.BytesIO()
+    first, *rest = [im.convert("L") for im in images]
+    first.save(buf, format="PDF", save_all=True, append_images=rest, resolution=float(dpi))
+    return buf.getvalue()
+
+
+def image_bytes(img: Any, fmt: str = "PNG", dpi: int = 200) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+@functools.cache
+def scanned_pdf(name: str = "xzf-2023.pdf", dpi: int = 200, angle: float = 0.6, quality: int = 68) -> bytes:
+    """The sample as a scanned, image-only PDF."""
+    pages = render_pages(text_pdf(name), dpi)
+    return image_pdf([degrade(p, angle=angle * (-1) ** i, quality=quality, seed=i) for i, p in enumerate(pages)], dpi)
+
+
+def word_box(pdf: bytes, page: int, text: str, row_label: str) -> tuple[float, float, float, float]:
+    """Box (x0, top, x1, bottom, in points) of the rightmost word ``text`` on the line of ``row_label``."""
+    import pdfplumber
+
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        words = doc.pages[page - 1].extract_words()
+    label = next(w for w in words if row_label in w["text"])
+    same_line = [w for w in words if w["text"] == text and abs(w["top"] - label["top"]) < 6]
+    w = max(same_line, key=lambda w: w["x0"])
+    return (w["x0"], w["top"], w["x1"], w["bottom"])
+
+
+def overprint(img: Any, box_pt: tuple[float, float, float, float], dpi: int, text: str, part: float = 0.5) -> Any:
+    """The page with the right ``part`` of a printed word replaced by ``text`` (a deliberately
+    damaged digit: a confident misread that the report's identities must catch)."""
+    from PIL import ImageDraw, ImageFont
+
+    out = img.copy()
+    k = dpi / 72
+    x0, top, x1, bottom = (v * k for v in box_pt)
+    left = x1 - (x1 - x0) * part
+    draw = ImageDraw.Draw(out)
+    draw.rectangle([left, top - 1, x1 + 1, bottom + 1], fill=255)
+    font = ImageFont.truetype(cjk_font(), size=int(bottom - top))
+    draw.text((left, top), text, fill=0, font=font)
+    return out
