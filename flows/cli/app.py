@@ -117,7 +117,7 @@ def sample_paths() -> list[Path]:
 @app.command()
 def parse(
     # readable=False: an unreadable file is that file's error object, not a usage error stopping the others
-    files: Annotated[list[Path], typer.Argument(help="Report files (HTML, PDF, DOCX, text).", readable=False)],
+    files: Annotated[list[Path], typer.Argument(help="Report files (HTML, PDF, DOCX, text, PNG/JPEG/TIFF).", readable=False)],
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one object per document.")] = False,
 ) -> None:
     """Parse report files and print their statutory tables (or JSON Lines with --json)."""
@@ -172,6 +172,7 @@ def bench_parse(
         med = times[len(times) // 2]
         medians.append(med)
         out.print(f"{p.name:40s} {len(data) / 1024:8.1f} KB  median {med * 1000:8.1f} ms  (n={repeat})")
+    _bench_ocr(blobs)
     mean = sum(medians) / len(medians)
     s = time.perf_counter()
     for i in range(batch):
@@ -182,6 +183,32 @@ def bench_parse(
         f"batch of {batch} mixed documents: {total:.2f} s  (= {total / batch * 1000:.1f} ms each; "
         f"{batch} × mean single {mean * 1000:.1f} ms = {batch * mean:.2f} s)"
     )
+
+
+def _bench_ocr(blobs: list[tuple[Path, bytes]]) -> None:
+    """Seconds per OCR page and per scanned report, for the documents that needed OCR (one more parse each)."""
+    from sources.parsing.parse import parse_bytes
+
+    pages = seconds = 0.0
+    for p, data in blobs:
+        s = time.perf_counter()
+        cpu = time.process_time()
+        result = parse_bytes(data, str(p))
+        src = result.get("source") or {}
+        if not src.get("ocr_pages"):
+            continue
+        wall, used = time.perf_counter() - s, time.process_time() - cpu
+        n = src["ocr_pages"]
+        pages += n
+        seconds += src["ocr_seconds"]
+        read = sum(1 for c in result.get("cells") or [] if c.get("value") is not None)
+        unverified = sum(1 for c in result.get("cells") or [] if (c.get("ocr") or {}).get("status") == "unverified")
+        out.print(
+            f"OCR {p.name:36s} {n} pages: {src['ocr_seconds'] / n:.2f} s per OCR page; report {wall:.2f} s "
+            f"(CPU {used:.2f} s); cells read {read}/{len(result.get('cells') or [])}, unverified {unverified}"
+        )
+    if pages:
+        out.print(f"OCR overall: {int(pages)} pages, {seconds / pages:.2f} s per OCR page")
 
 
 def main() -> None:  # pragma: no cover - console entry point

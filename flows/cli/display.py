@@ -26,6 +26,23 @@ def statutory_title(template: Template, kind: str) -> str:
 def _cell_text(cell: dict[str, Any] | None) -> str:
     if cell is None:
         return "[dim]·[/]"
+    ocr = cell.get("ocr")
+    if ocr is not None:
+        return _ocr_text(cell, ocr)
+    return _printed_text(cell)
+
+
+def _ocr_text(cell: dict[str, Any], ocr: dict[str, Any]) -> str:
+    """An OCR cell: cyan as read; magenta with “?” when unverified; red when it could not be read."""
+    if cell["value"] is None and ocr.get("status") in ("low_confidence", "unreadable"):
+        return f"[red]未识别“{ocr.get('text') or ''}”[/]"
+    text = _printed_text(cell)
+    if ocr.get("status") == "unverified":
+        return f"[bold magenta]{text}?[/]"
+    return f"[cyan]{text}[/]"
+
+
+def _printed_text(cell: dict[str, Any]) -> str:
     sem = cell["semantic"]
     if sem in _SEMANTIC_SHOWN:
         return _SEMANTIC_SHOWN[sem]
@@ -102,6 +119,16 @@ def render_result(result: dict[str, Any], console: Console) -> None:
         f"模板：{template.name}（{result['template']}）  发布日期：{result.get('published_on') or '（未识别）'}\n"
         f"读取单元格 {read}/{len(result['cells'])}"
     )
+    ocr = [c for c in result["cells"] if c.get("ocr")]
+    if ocr:
+        unverified = [c["address"] for c in ocr if c["ocr"].get("status") == "unverified"]
+        unread = [c["address"] for c in ocr if c["value"] is None]
+        summary += (
+            f"\nOCR 识别 {len(ocr)} 个单元格（[cyan]青色[/]）；未核实 {len(unverified)} 个（[bold magenta]紫色带?[/]："
+            f"表内勾稽不符，可能是识别错误，请对照原图核实）；未识别 {len(unread)} 个（[red]红色[/]）"
+        )
+        if unverified:
+            summary += "\n未核实：" + "、".join(unverified[:12]) + ("等" if len(unverified) > 12 else "")
     parts: list[Any] = [summary]
     for table in template.tables:
         title = table.title if table.kind == "t2" else statutory_title(template, table.kind)

@@ -50,6 +50,9 @@ def parse_bytes(
     source["format"] = doc.format
     if doc.pages is not None:
         source["pages"] = doc.pages
+    if doc.ocr_pages:
+        source["ocr_pages"] = doc.ocr_pages
+        source["ocr_seconds"] = round(doc.ocr_seconds, 3)
     result = {"source": source, **parse_document(doc)}
     result["parser_version"] = PARSER_VERSION
     result["checks"] = [r.to_json() for r in check_report(result)]

@@ -55,4 +55,6 @@ def read_image(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
         rows=tables_to_rows(ocr_tables(pages)),
         issues=issues,
         pages=len(pages),
+        ocr_pages=len(pages),
+        ocr_seconds=sum(p.seconds for p in pages),
     )

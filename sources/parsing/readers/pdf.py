@@ -151,6 +151,8 @@ def read_pdf(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
         issues=issues + ocr_issues + table_issues,
         pages=len(scans),
         title=title,
+        ocr_pages=len(ocr_pages),
+        ocr_seconds=sum(p.seconds for p in ocr_pages.values()),
     )
 
 
