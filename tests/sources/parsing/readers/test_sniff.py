@@ -39,6 +39,10 @@ def _docx_bytes(text: str = "正文") -> bytes:
         ("一、总体情况\r\n本年度共收到申请81件。\r\n".encode("gb18030"), "text"),
         (bytes(range(256)) * 8, "unknown"),
         (b"", "unknown"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image"),
+        (b"II*\x00\x08\x00\x00\x00", "image"),
+        (b"MM\x00*\x00\x00\x00\x08", "image"),
     ],
 )
 def test_sniff_format(data, expected):
@@ -91,6 +95,7 @@ def test_read_document_pdf_is_dispatched_lazily(monkeypatch):
         (OLE + b"\x00" * 100 + "EncryptedPackage".encode("utf-16-le"), "encrypted"),
         (OLE + b"\x00" * 100 + "WordDocument".encode("utf-16-le"), "converter_missing"),
         (b"{\\rtf1\\ansi\\deff0 {\\fonttbl} \\par text}", "unsupported_format"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "truncated"),  # an image that cannot be decoded
     ],
 )
 def test_read_document_unreadable(data, code, monkeypatch, tmp_path):
