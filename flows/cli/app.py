@@ -117,7 +117,9 @@ def sample_paths() -> list[Path]:
 @app.command()
 def parse(
     # readable=False: an unreadable file is that file's error object, not a usage error stopping the others
-    files: Annotated[list[Path], typer.Argument(help="Report files (HTML, PDF, DOCX, text, PNG/JPEG/TIFF).", readable=False)],
+    files: Annotated[
+        list[Path], typer.Argument(help="Report files (HTML, PDF, DOCX, text, PNG/JPEG/TIFF).", readable=False)
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one object per document.")] = False,
 ) -> None:
     """Parse report files and print their statutory tables (or JSON Lines with --json)."""
