@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import functools
 import io
+import json
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +121,28 @@ def overprint(img: Any, box_pt: tuple[float, float, float, float], dpi: int, tex
     font = ImageFont.truetype(cjk_font(), size=int(bottom - top))
     draw.text((left, top), text, fill=0, font=font)
     return out
+
+
+def parse_in_child(data: bytes, name: str, tmp_path: Path) -> dict[str, Any]:
+    """``parse_bytes`` of ``data`` in a fresh interpreter, its result as a dict.
+
+    OCR raises a process's peak memory by several hundred MB (the engine's tensors); a child keeps
+    it out of the test process, whose peak every later child started with vfork inherits (the
+    memory-bound parsing tests measure exactly that peak).
+    """
+    path = tmp_path / name
+    path.write_bytes(data)
+    script = (
+        "import json, sys\nfrom sources.parsing.parse import parse_path\nprint(json.dumps(parse_path(sys.argv[1])))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])

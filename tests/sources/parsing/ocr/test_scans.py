@@ -22,8 +22,9 @@ EXPECTED = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))["
 
 
 @pytest.fixture(scope="module")
-def scanned() -> dict:
-    return parse_bytes(ocrkit.scanned_pdf(dpi=150, angle=0.8, quality=62), "scan-150dpi.pdf")
+def scanned(tmp_path_factory) -> dict:
+    data = ocrkit.scanned_pdf(dpi=150, angle=0.8, quality=62)
+    return ocrkit.parse_in_child(data, "scan-150dpi.pdf", tmp_path_factory.mktemp("scan"))
 
 
 def test_scanned_pdf_reads_the_cells_of_the_text_pdf(scanned):
@@ -51,13 +52,13 @@ def test_the_publishers_error_on_ocr_cells_is_unverified_not_blamed(scanned):
     assert ("S_OCR_VERIFIED", "fail") in checks
 
 
-def test_png_page_with_a_damaged_digit_never_gives_a_wrong_verified_number():
+def test_png_page_with_a_damaged_digit_never_gives_a_wrong_verified_number(tmp_path):
     dpi = 200
     pdf = ocrkit.text_pdf()
     page = ocrkit.render_pages(pdf, dpi)[1]  # 表二 (end) and 表三 up to （四）2
     box = ocrkit.word_box(pdf, 2, "27", "本年新收")  # t3.new_received.total
     damaged = ocrkit.degrade(ocrkit.overprint(page, box, dpi, "1"), angle=-0.5, quality=72, seed=7)
-    result = parse_bytes(ocrkit.image_bytes(damaged, "PNG", dpi), "page2.png")
+    result = ocrkit.parse_in_child(ocrkit.image_bytes(damaged, "PNG", dpi), "page2.png", tmp_path)
     assert result["source"]["format"] == "image" and result["template"] == "gov2021"
     cells = {c["address"]: c for c in result["cells"]}
     damaged_cell = cells["t3.new_received.total"]
