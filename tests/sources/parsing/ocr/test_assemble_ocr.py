@@ -24,7 +24,7 @@ def _ocr_rows(doc: Document, damage: dict[str, tuple[str, str]]) -> Document:
             CellSource(1, (float(i), 0.0, float(i) + 1, 1.0), t, 0.99, s)
             for i, (t, s) in enumerate(zip(cells, statuses, strict=True))
         )
-        rows.append(Row(tuple(cells), r.page, r.line, r.table, sources))
+        rows.append(Row(tuple(cells), r.page, r.line, r.table, sources=sources))
     return Document("image", doc.text, rows)
 
 
