@@ -92,22 +92,26 @@ def docx_bomb(inflated: int) -> bytes:
     return zip_file([("word/document.xml", data, size, crc)])
 
 
-def pdf_file(contents: list[bytes], *, filters: list[str | None] | None = None) -> bytes:
-    """A PDF with one page per content stream (``filters[i]`` names the stream's /Filter, if any)."""
+def pdf_file(
+    contents: list[bytes], *, filters: list[str | None] | None = None, extra: list[bytes] | None = None
+) -> bytes:
+    """A PDF with one page per content stream (``filters[i]`` names the stream's /Filter, if any;
+    ``extra[i]`` is added to its dictionary)."""
     filters = filters or [None] * len(contents)
+    extras = extra or [b""] * len(contents)
     n = len(contents)
     objects: list[bytes] = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(n)) + b"] /Count %d >>" % n,
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    for i, (content, flt) in enumerate(zip(contents, filters, strict=True)):
+    for i, (content, flt, more) in enumerate(zip(contents, filters, extras, strict=True)):
         objects.append(
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> "
             b"/Contents %d 0 R >>" % (5 + 2 * i)
         )
-        extra = f" /Filter /{flt}".encode() if flt else b""
-        objects.append(b"<< /Length %d%s >>\nstream\n" % (len(content), extra) + content + b"\nendstream")
+        entries = (f" /Filter /{flt}".encode() if flt else b"") + (b" " + more if more else b"")
+        objects.append(b"<< /Length %d%s >>\nstream\n" % (len(content), entries) + content + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -124,11 +128,12 @@ def text_page(text: str) -> bytes:
     return f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
 
 
-def flate_page_bomb(inflated: int) -> bytes:
-    """A one-page PDF whose content stream inflates to about ``inflated`` bytes (text, then blanks)."""
-    chunk = b" " * MB
+def flate_page_bomb(inflated: int, operators: bytes = b" ", extra: bytes = b"") -> bytes:
+    """A one-page PDF whose content stream inflates to about ``inflated`` bytes: some text, then
+    ``operators`` repeated (blanks by default; ``b"0 0 m 1 1 l S\\n"`` draws a path each time)."""
+    chunk = operators * (MB // len(operators))
     data, _size, _crc = deflate_repeated(text_page("x") + b"\n", chunk, max(1, inflated // MB), b"", raw=False)
-    return pdf_file([data], filters=["FlateDecode"])
+    return pdf_file([data], filters=["FlateDecode"], extra=[extra])
 
 
 def peak_parse(path: Path, limits: dict | None = None) -> dict:

@@ -35,6 +35,10 @@ class ReadLimits:
     part_bytes: int = 64 * MB  # one decompressed part: a DOCX zip member, a PDF stream (fonts, images)
     xml_bytes: int = 16 * MB  # one XML part parsed (a DOCX document.xml)
     inflated_bytes: int = 256 * MB  # all the PDF streams of one document together, decompressed
+    # PDF page content (drawing operators), decompressed: the libraries parse it in one uninterruptible
+    # call, about 20 MB of memory and 1-3 s per MB of dense operators; real pages hold 10-500 KB
+    content_bytes: int = 4 * MB  # one content stream
+    content_total: int = 32 * MB  # all the content streams of one document
     text_bytes: int = 16 * MB  # one HTML or plain-text document, as bytes
     html_depth: int = 128  # HTML elements nested deeper are flattened (their text kept), not refused
     pdf_pages: int = 1000  # pages of one PDF
