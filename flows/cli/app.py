@@ -20,7 +20,7 @@ import typer
 from typer import _click as click  # typer 0.29 carries its own click: the classes its commands are made of
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from flows.cli.console import error, out, set_debug
+from flows.cli.console import error, fail, out, set_debug
 
 
 def _usage_name(param: TyperArgument) -> str:
@@ -127,7 +127,12 @@ def parse(
     from sources import chinese
     from sources.parsing.parse import parse_path
 
-    limits = read_limits()
+    try:
+        limits = read_limits()
+    except ValueError as exc:  # a misspelt or non-positive limit in [xxgk.limits] / XXGK__LIMITS__*
+        raise fail(
+            f"读取限制设置有误：{exc}；请修改 .dlt/config.toml 的 [xxgk.limits] 或 XXGK__LIMITS__* 环境变量"
+        ) from exc
     failed = 0
     for path in files:
         result = parse_path(path, limits)

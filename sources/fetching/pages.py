@@ -193,7 +193,15 @@ def pick_attachment(links: Sequence[tuple[str, str]], year: int | None = None) -
 
 
 def analyse_page(data: bytes, content_type: str | None, base_url: str, year: int | None = None) -> PageInfo:
-    """Classify an HTML page: report content markers, soft error reason, attachment to follow."""
+    """Classify an HTML page: report content markers, soft error reason, attachment to follow.
+
+    A page past the parser's ``text_bytes`` is not analysed (a tree of it could take gigabytes): it
+    is no report and links nothing, and the parser refuses it the same way.
+    """
+    from sources.parsing.limits import DEFAULT_LIMITS
+
+    if len(data) > DEFAULT_LIMITS.text_bytes:
+        return PageInfo(False, f"页面超过 {DEFAULT_LIMITS.text_bytes // (1024 * 1024)} MB 的上限，未分析", None)
     soup = _soup(data, content_type)
     for tag in soup(["script", "style"]):
         tag.decompose()

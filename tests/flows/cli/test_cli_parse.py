@@ -158,3 +158,15 @@ def test_special_files_are_refused_each_on_its_own_line(tmp_path):
     zero, pipe, ok = [json.loads(line) for line in result.stdout.splitlines()]
     assert zero["issues"][0]["code"] == pipe["issues"][0]["code"] == "not_regular_file"
     assert ok["template"] == "gov2021"
+
+
+def test_parse_reads_its_limits_from_the_settings(tmp_path, monkeypatch):
+    good = tmp_path / "good.txt"
+    good.write_text(_report_text(), encoding="utf-8")
+    monkeypatch.setenv("XXGK__LIMITS__FILE_BYTES", "100")
+    result = CliRunner().invoke(app, ["parse", str(good), "--json"])
+    assert result.exit_code == 1 and json.loads(result.stdout)["issues"][0]["code"] == "too_large"
+    monkeypatch.setenv("XXGK__LIMITS__FILE_BYTE", "100")  # misspelt: refused in one line, not ignored
+    result = CliRunner().invoke(app, ["parse", str(good)])
+    assert result.exit_code == 2 and "file_byte" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -444,6 +444,14 @@ def test_dead_or_fake_attachment(site, fetcher):
     assert fake.status == "soft_error" and fake.reason.startswith("attachment link gave an HTML page: error page")
 
 
+def test_a_page_past_the_size_limit_is_not_analysed():
+    from sources.parsing.limits import DEFAULT_LIMITS
+
+    huge = REPORT_2023 + b"<p>" + b"x" * DEFAULT_LIMITS.text_bytes + b"</p>"
+    info = analyse_page(huge, "text/html; charset=utf-8", "http://127.0.0.1/r.html", 2023)
+    assert (info.report_like, info.attachment) == (False, None) and "上限" in (info.error or "")
+
+
 def test_page_helpers():
     assert [sniff_kind(b) for b in (PDF_2021, DOCX, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest", REPORT_GBK, b"plain")] == [
         "pdf",
