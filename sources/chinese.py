@@ -102,6 +102,11 @@ ISSUE_TEXTS = {
     "converter_missing": "读取 .doc/.wps 文件需要 LibreOffice Writer，本机未安装",
     "conversion_failed": "LibreOffice 无法转换该文件，请另存为 .docx 后再读取",
     "published_on_unreadable": "发布日期无法识别，按空值保存",
+    "ocr_page": "该页为图像，已用本地 OCR 识别，数字须经核验",
+    "ocr_unavailable": "本地 OCR 引擎不可用，扫描页未读取",
+    "ocr_low_confidence": "OCR 识别置信度过低，该单元格按空值处理，请人工核对原件",
+    "ocr_unreadable": "OCR 识别结果含非数字字符，该单元格按空值处理，请人工核对原件",
+    "ocr_unverified": "OCR 读数与报告自身的勾稽关系不符，须人工核对原件后才能采信",
 }
 
 _OCR_WHAT = {"a scanned image": "扫描图像", "drawn outlines, not text": "文字为绘制的轮廓而非文本"}

@@ -137,15 +137,20 @@ def flate_page_bomb(inflated: int, operators: bytes = b" ", extra: bytes = b"") 
 
 
 def peak_parse(path: Path, limits: dict | None = None) -> dict:
-    """Parse ``path`` in a fresh interpreter: ``{"code", "error", "template", "maxrss_mb"}`` (peak memory)."""
+    """Parse ``path`` in a fresh interpreter: ``{"code", "error", "template", "maxrss_mb"}`` (peak memory).
+
+    The peak is the child's own ``VmHWM``: Linux carries ``ru_maxrss`` over fork and exec, so after an
+    in-process OCR test (about 1.3 GB) every child would report the test process's peak instead of its own."""
     script = (
         "import json, resource, sys\n"
         "from sources.parsing.limits import ReadLimits\n"
         "from sources.parsing.parse import parse_path\n"
         "r = parse_path(sys.argv[1], ReadLimits(**json.loads(sys.argv[2])))\n"
         "issues = r['issues']\n"
+        "hwm = [line for line in open('/proc/self/status') if line.startswith('VmHWM:')]\n"
+        "peak = int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "print(json.dumps({'code': issues[0]['code'] if r.get('error') else None, 'error': r.get('error'),\n"
-        "    'template': r.get('template'), 'maxrss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        "    'template': r.get('template'), 'maxrss_mb': peak / 1024}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
