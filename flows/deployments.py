@@ -112,13 +112,13 @@ def serve_all(
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     ui = url.removesuffix("/api")
-    echo(f"Prefect API {url} ({'started here' if api.local else 'PREFECT_API_URL'}); UI {ui}")
+    echo(f"Prefect API {url}（{'本进程启动' if api.local else '来自 PREFECT_API_URL'}）；界面 {ui}")
     _stop_on_sigterm()
     with temporary_settings(updates={PREFECT_API_URL: url}):
         deps = list(deployments) if deployments is not None else build_deployments(sources, warehouse)
         try:
             serve(*deps, limit=1, print_starting_message=True)
         except KeyboardInterrupt:
-            echo("stopped")
+            echo("已停止")
         finally:
             api.stop()

@@ -106,15 +106,14 @@ def lock_message(path: Path, error: str) -> str:
     m = _PID.search(error)
     if not m:
         return (
-            f"warehouse {path} is locked by another process; wait until it finishes "
-            "(DuckDB allows one writer and no readers meanwhile), then retry"
+            f"数据仓库 {path} 正被另一个进程占用：请等它结束后重试（DuckDB 同一时间只允许一个写入进程，期间不能读取）"
         )
     pid = int(m.group(1))
     cmd = _cmdline(pid)
     what = f" ({cmd})" if cmd else ""
     return (
-        f"warehouse {path} is locked by process {pid}{what}; wait until it finishes or stop it "
-        f"(kill {pid}), then retry — DuckDB allows one writer and no readers meanwhile"
+        f"数据仓库 {path} 正被进程 {pid}{what} 占用：请等它结束或停止它（kill {pid}）后重试"
+        "（DuckDB 同一时间只允许一个写入进程，期间不能读取）"
     )
 
 
@@ -137,7 +136,7 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
         translated = storage_error(exc, path)
         if translated is not None:
             raise translated from exc
-        raise WarehouseError(f"cannot open warehouse {path}: {str(exc).splitlines()[0]}") from exc
+        raise WarehouseError(f"无法打开数据仓库 {path}：{str(exc).splitlines()[0]}") from exc
 
 
 def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

@@ -87,7 +87,7 @@ def ingest(
     """Parse, load, validate and promote report documents; print what was promoted or quarantined and why."""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        raise fail(f"no such file or folder: {', '.join(missing)}")
+        raise fail(f"文件或文件夹不存在：{'、'.join(missing)}")
     from flows.ingest import ingest_paths
     from warehouse import runlock
 

@@ -123,8 +123,8 @@ def test_locked_warehouse_gives_one_line_with_pid(loaded):
         with pytest.raises(WarehouseLocked) as exc:
             ingest_documents([doc, other], warehouse=cfg, data_docs=False)
         message = str(exc.value)
-        assert f"process {holder.pid}" in message and f"kill {holder.pid}" in message and "\n" not in message
-        assert "is locked by process" in message and "retry" in message
+        assert f"正被进程 {holder.pid}" in message and f"kill {holder.pid}" in message and "\n" not in message
+        assert "正被进程" in message and "重试" in message
     time.sleep(0.1)
     assert _contents(cfg) == before
     assert ingest_documents([doc], warehouse=cfg, data_docs=False).counts["unchanged"] == 1

@@ -152,12 +152,12 @@ def test_locked_warehouse_is_one_line_on_stderr(corpus):
         result = runner.invoke(app, ["status", "-w", str(corpus["wh"])])
         assert result.exit_code == 2
         lines = [line for line in result.stderr.splitlines() if line.strip()]
-        assert len(lines) == 1 and f"process {holder.pid}" in lines[0]
+        assert len(lines) == 1 and f"正被进程 {holder.pid}" in lines[0]
 
 
 def test_missing_path_and_empty_warehouse(tmp_path):
     result = runner.invoke(app, ["ingest", str(tmp_path / "nope.pdf"), "-w", str(tmp_path / "w.duckdb")])
-    assert result.exit_code == 2 and "no such file" in result.stderr
+    assert result.exit_code == 2 and "文件或文件夹不存在" in result.stderr
     # a warehouse path that does not exist is an error (a mistyped path is not an empty warehouse)
     status = runner.invoke(app, ["status", "-w", str(tmp_path / "w.duckdb"), "--json"])
     assert status.exit_code == 2 and "不存在" in status.stderr and status.stdout == ""

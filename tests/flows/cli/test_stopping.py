@@ -239,7 +239,7 @@ def test_a_locked_warehouse_is_refused_before_fetching_and_sigkill_leaves_no_pro
         _out, err = second.communicate(timeout=300)
         assert second.returncode == 2, err[-3000:]
         lines = [line for line in err.splitlines() if line.strip()]
-        assert len(lines) == 1 and "is locked by process" in lines[0] and str(first.pid) in lines[0], err
+        assert len(lines) == 1 and "正被进程" in lines[0] and str(first.pid) in lines[0], err
         assert other.count() == 0  # refused before anything was fetched
 
         wait_for(lambda: any("uvicorn" in cmdline(p) for p in descendants(first.pid)), first, "the server")
