@@ -23,6 +23,7 @@ import functools
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +188,9 @@ def validate(inputs: pd.DataFrame, gx_root: Path, *, run_name: str, docs: bool =
 
     root = str(gx_root)
     definitions = validation_definitions(root)
-    run_id = RunIdentifier(run_name=run_name)
+    # run_time given explicitly: without it GX parses run_name with dateutil, and a run id such as
+    # "20261203T125844Z-990000" reads as a -99 h offset that fails when the result is stored.
+    run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
     slices = _slices(inputs)
     unexpected: list[int] = []
     runs: list[RuleRun] = []

@@ -227,3 +227,12 @@ def test_great_expectations_is_imported_in_one_module_only():
             if re.search(r"^\s*(import|from)\s+great_expectations", path.read_text(encoding="utf-8"), re.M):
                 importers.append(path.relative_to(ROOT).as_posix())
     assert importers == ["expectations/gx_runner.py"]
+
+
+def test_a_run_id_that_reads_as_a_date_with_a_bad_offset_is_stored(run):
+    """Run ids end in six random hex digits; ``-6354ad`` parses (dateutil) as a -63 h offset, which GX
+    used as the run time when none was given and then failed to store the result."""
+    cfg, _docs, _summary, _results = run
+    frame, _gx = _gx_of_the_last_batch(cfg)
+    outcome = validate(frame, cfg.gx_dir, run_name="20261203T125844Z-6354ad", docs=True)
+    assert outcome.rows == len(frame)
