@@ -223,12 +223,13 @@ def main() -> None:  # pragma: no cover - console entry point
 
 
 def _register_commands() -> None:
-    """Attach the pipeline commands: warehouse (ingest, checks, status, waive …), report, flows (run …)."""
-    from flows.cli import report, run, warehouse
+    """Attach the pipeline commands: warehouse (ingest, checks, status, waive …), report, flows (run …), bench run."""
+    from flows.cli import bench, report, run, warehouse
 
     warehouse.register(app, bench_app)
     report.register(app)
-    run.register(app, bench_app)
+    run.register(app)
+    bench.register(bench_app)
 
 
 _register_commands()

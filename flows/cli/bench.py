@@ -1,0 +1,218 @@
+"""``xxgk bench run``: a full ``ingest_year`` over N local reports, timed, then a re-run in a fresh process.
+
+:func:`register` attaches the command to the ``bench`` group of ``flows/cli/app.py``.  The run goes
+through the same :func:`flows.cli.run.flow_session` as ``xxgk run`` (API server started while the
+pipeline imports, heartbeats off); every figure is printed, none asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from flows.cli.console import out
+from flows.cli.run import RunnerOpt, flow_session
+
+
+def bench_run(
+    reports: Annotated[int, typer.Option(help="Report documents (one agency each).")] = 1000,
+    workdir: Annotated[Path | None, typer.Option(help="Keep site, registry and warehouse here.")] = None,
+    runner: RunnerOpt = "local",
+) -> None:
+    """Time a full ingest_year over N local reports (60 % HTML, 30 % PDF, 10 % DOCX), then a re-run."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="xxgk-bench-run-") as tmp:
+        run_benchmark(
+            Path(workdir) if workdir else Path(tmp),
+            reports,
+            runner,
+            lambda text: out.print(text, markup=False, highlight=False),
+        )
+
+
+def calibrate(n: int = 50) -> dict[str, float]:
+    """Prefect's own cost here: an empty flow run, and per task run (called in turn, and submitted)."""
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+
+    @task(cache_policy=NO_CACHE, persist_result=False)
+    def noop(i: int) -> int:
+        return i
+
+    @flow(name="bench-calibration", persist_result=False)
+    def calibration(k: int, submit: bool) -> int:
+        if submit:
+            return sum(f.result() for f in [noop.submit(i) for i in range(k)])
+        return sum(noop(i) for i in range(k))
+
+    def timed(k: int, submit: bool) -> float:
+        t = time.perf_counter()
+        calibration(k, submit)
+        return time.perf_counter() - t
+
+    empty = min(timed(0, False) for _ in range(3))
+    return {
+        "flow_run_ms": round(empty * 1000, 1),
+        "task_called_ms": round((timed(n, False) - empty) / n * 1000, 1),
+        "task_submitted_ms": round((timed(n, True) - empty) / n * 1000, 1),
+    }
+
+
+def _rerun_subprocess(registry: Path, warehouse: Path, year: int) -> tuple[float, dict[str, Any]]:
+    """``xxgk run --json`` in a fresh process (a machine where it has run before): wall seconds, its summary."""
+    import subprocess
+
+    cmd = [
+        sys.executable,
+        "-c",
+        "from flows.cli import app; app()",
+        "run",
+        "--year",
+        str(year),
+        "--sources",
+        str(registry),
+        "--warehouse",
+        str(warehouse),
+        "--min-interval",
+        "0",
+        "--json",
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # this process's server is stopped
+    t = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    wall = time.perf_counter() - t
+    if done.returncode != 0:
+        raise RuntimeError(f"re-run failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    return wall, json.loads(done.stdout)
+
+
+def _mix_line(root: Path) -> str:
+    files = [p for p in root.rglob("*") if p.is_file()]
+    kinds: dict[str, list[int]] = {}
+    for p in files:
+        kinds.setdefault(p.suffix.lstrip("."), []).append(p.stat().st_size)
+    return ", ".join(f"{len(v)} {k.upper()} (mean {sum(v) / len(v) / 1024:.0f} KB)" for k, v in sorted(kinds.items()))
+
+
+def run_benchmark(root: Path, n: int, runner: str, echo: Callable[[str], None]) -> dict[str, Any]:
+    """Build the bench site, run ``ingest_year`` in this process, calibrate Prefect, re-run in a new process.
+
+    Prints every figure (nothing asserted); returns them.
+    """
+    from flows.demo.site import SiteServer, build_bench_site, fresh_dir, write_registry
+
+    year, warehouse = 2023, root / "wh" / "xxgk.duckdb"
+    t = time.perf_counter()
+    import uuid
+
+    agencies = build_bench_site(fresh_dir(root / "site"), n, year, tag=f"bench {uuid.uuid4().hex[:8]}")
+    fresh_dir(warehouse.parent)
+    echo(f"bench site: {n} reports in {time.perf_counter() - t:.1f} s — {_mix_line(root / 'site')}")
+    apis: list[Any] = []
+    with SiteServer(root / "site", process=True) as site:
+        registry = write_registry(agencies, site.base, root / "agencies.toml")
+        with flow_session(show_progress=sys.stderr.isatty(), api_out=apis) as startup:
+            from flows.pipeline import ingest_year
+
+            t, load_before = time.perf_counter(), os.getloadavg()[0]
+            first = ingest_year(
+                year, sources=str(registry), warehouse=str(warehouse), runner=runner, min_interval=0.0, host_limit=8
+            )
+            wall, load_after = time.perf_counter() - t, os.getloadavg()[0]
+            cal = calibrate()
+        figures = {
+            "first": first,
+            "first_wall": wall,
+            "startup": startup,
+            "calibration": cal,
+            "load": (load_before, load_after),
+        }
+        _print_first(figures, n, echo)
+        _stop_api(apis)
+        figures["rerun_wall"], figures["rerun"] = _rerun_subprocess(registry, warehouse, year)
+    _print_rerun(figures, echo)
+    return figures
+
+
+def _stop_api(apis: list[Any]) -> None:
+    """Flush Prefect's log/event workers, then stop the server this process started (frees its SQLite)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all()
+    EventsWorker.drain_all()
+    for api in apis:
+        api.stop()
+
+
+def _print_first(f: dict[str, Any], n: int, echo: Callable[[str], None]) -> None:
+    first, cal, st = f["first"], f["calibration"], f["startup"]
+    c, tm, tasks = first["counts"], first["timings"], first["tasks"]
+    echo(
+        f"run 1 (new warehouse): {f['first_wall']:.1f} s end to end = {n / f['first_wall']:.1f} reports/s  "
+        f"[fetch {tm['fetch']:.1f} s, fetch+parse {tm['fetch_parse']:.1f} s, load+validate+promote "
+        f"{tm['load_validate_promote']:.1f} s, record {tm['record']:.2f} s]"
+    )
+    echo(f"  counts: {json.dumps(c, ensure_ascii=False)}")
+    failures = Counter(f"{a['step']}: {a['reason']}" for a in first["agencies"] if a["status"] == "failed")
+    for text, count in failures.most_common(3):
+        echo(f"  failed ×{count}: {text[:300]}")
+    n_tasks = 0
+    for kind in ("fetch", "parse", "load"):
+        if kind in tasks:
+            k = tasks[kind]
+            n_tasks += k["tasks"]
+            echo(
+                f"  {kind:5s} tasks {k['tasks']:3d} (cached {k['cached']}): start latency median "
+                f"{k['start_latency_ms']} ms, bodies {k['body_seconds']:.1f} s in a span of {k['span_seconds']:.1f} s"
+            )
+    n_tasks += 1  # record-acquisitions
+    cpu = tasks.get("cpu_seconds", {})
+    total_cpu = cpu.get("flow_process", 0) + cpu.get("parse", 0)
+    echo(
+        f"  CPU seconds: flow process {cpu.get('flow_process', 0):.1f} (of which fetch threads "
+        f"{cpu.get('fetch_threads', 0):.1f}), parsing {cpu.get('parse', 0):.1f} → "
+        f"{total_cpu:.1f} s in all, "
+        f"{n / max(total_cpu, 1e-9):.1f} reports per CPU-second; load average {f['load'][0]:.1f} before, "
+        f"{f['load'][1]:.1f} after (other processes share the 2 cores)"
+    )
+    est = cal["flow_run_ms"] / 1000 + n_tasks * cal["task_submitted_ms"] / 1000
+    echo(
+        f"  Prefect calibration: empty flow run {cal['flow_run_ms']} ms, task run {cal['task_called_ms']} ms "
+        f"called / {cal['task_submitted_ms']} ms submitted → ≈ {est:.1f} s for this run's {n_tasks} task runs "
+        f"({est / f['first_wall'] * 100:.1f} % of the run)"
+    )
+    echo(
+        f"  start-up in this process: imports {st['imports']:.1f} s, Prefect API server {st['api_start']:.1f} s "
+        f"(waited {st['api_wait']:.1f} s after the imports)"
+    )
+
+
+def _print_rerun(f: dict[str, Any], echo: Callable[[str], None]) -> None:
+    r = f["rerun"]
+    rs = r.get("startup", {})
+    echo(
+        f"run 2 (nothing changed, fresh `xxgk run` process): {f['rerun_wall']:.1f} s wall — "
+        f"fetched {r['documents_fetched']}, not modified {r['not_modified']}, parsed {r['parsed']}, "
+        f"unchanged {r['unchanged']}; flow {r['timings']['total']:.1f} s"
+    )
+    echo(
+        f"  start-up: interpreter + CLI {rs.get('before_command', 0):.1f} s, imports {rs.get('imports', 0):.1f} s, "
+        f"API server {rs.get('api_start', 0):.1f} s (waited {rs.get('api_wait', 0):.1f} s), ready at "
+        f"{rs.get('ready', 0):.1f} s, flow run registered in {rs.get('flow_start', 0):.2f} s; "
+        f"exit after the flow {f['rerun_wall'] - rs.get('ready', 0) - r['timings']['total']:.1f} s"
+    )
+
+
+def register(bench: typer.Typer) -> None:
+    """Attach ``bench run`` to the ``bench`` group."""
+    bench.command("run")(bench_run)
