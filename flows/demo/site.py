@@ -9,8 +9,10 @@
   信息公开年报 listing page (HTML report), a report published as the PDF attachment of an HTML page,
   a direct DOCX, and an agency whose 2023 report is missing (404; its 2022 report is online).
   :func:`registry_toml` writes the matching agency registry once the server's address is known.
-* :func:`build_bench_site` writes N distinct reports (60 % HTML, 30 % PDF, 10 % DOCX, each made
-  distinct by an HTML comment / a PDF trailing comment / a ZIP comment) for ``xxgk bench run``.
+* :func:`build_bench_site` writes N distinct reports for ``xxgk bench run`` from the bench corpus
+  (``flows/bench/corpus``: ~100 KB HTML pages with site boilerplate, one in four GBK; 5–6-page PDFs
+  with ruled tables split across pages; DOCX with merged cells), 61 % HTML, 28 % PDF, 11 % DOCX,
+  each made distinct by an HTML comment / a PDF trailing comment / a ZIP comment.
 
 Only the standard library is imported here, so the benchmark's server process starts quickly.
 """
@@ -281,7 +283,22 @@ def build_demo_site(root: str | Path) -> list[SiteAgency]:
 
 # ============================================================================ the benchmark site
 
-BENCH_MIX = (("zrzyj-2023.html", 0.6), ("xzf-2023.pdf", 0.3), ("jyj-2023.docx", 0.1))
+# Share of each format among published reports (HTML pages, PDF attachments, Word files).
+BENCH_MIX = (("html", 0.61), ("pdf", 0.28), ("docx", 0.11))
+
+
+def bench_corpus_dir() -> Path:
+    """The bench corpus (``flows/bench/corpus``): reports shaped like published ones, with ``expected.json``."""
+    return Path(__file__).resolve().parents[1] / "bench" / "corpus"
+
+
+def bench_corpus() -> dict[str, list[Path]]:
+    """The corpus files by format (``html`` includes the GBK pages), in name order."""
+    out: dict[str, list[Path]] = {}
+    for p in sorted(bench_corpus_dir().iterdir()):
+        if p.suffix in (".html", ".pdf", ".docx"):
+            out.setdefault(p.suffix[1:], []).append(p)
+    return out
 
 
 def vary(data: bytes, kind: str, tag: str) -> bytes:
@@ -298,7 +315,7 @@ def vary(data: bytes, kind: str, tag: str) -> bytes:
 
 
 def bench_plan(n: int) -> list[str]:
-    """The sample file of each of ``n`` bench documents, in the :data:`BENCH_MIX` proportions, interleaved."""
+    """The format of each of ``n`` bench documents, in the :data:`BENCH_MIX` proportions, interleaved."""
     counts = [round(n * share) for _f, share in BENCH_MIX]
     counts[0] += n - sum(counts)
     plan = [f for (f, _s), c in zip(BENCH_MIX, counts, strict=True) for _ in range(c)]
@@ -306,18 +323,36 @@ def bench_plan(n: int) -> list[str]:
     return plan
 
 
+def _wrapper_page(title: str, attachment: str) -> bytes:
+    """The article page a PDF/DOCX report is attached to (what most sites publish): site frame, a
+    short text and the attachment link."""
+    return _page(
+        title,
+        f"<h1>{title}</h1><p>发布日期：2024-01-20</p><p>现将{title}予以公布。</p>"
+        f'<p>附件：<a href="{attachment}">{title}{attachment[attachment.rfind(".") :]}</a></p>',
+    )
+
+
 def build_bench_site(root: str | Path, n: int, year: int = DEMO_YEAR, tag: str = "bench") -> list[SiteAgency]:
     """Write ``n`` distinct reports under ``root``, one agency each; the agencies.
 
+    Documents come from the bench corpus (:func:`bench_corpus`) in the :data:`BENCH_MIX` shares, each
+    made distinct by :func:`vary`; HTML reports are linked directly, every other PDF or DOCX through
+    an article page with the attachment link (the fetcher analyses that page and follows it).
     ``tag`` goes into every variation: a new tag gives documents no cache has seen."""
-    root, samples = Path(root), samples_dir()
-    blobs = {f: (samples / f).read_bytes() for f, _s in BENCH_MIX}
+    root, corpus = Path(root), bench_corpus()
+    blobs = {kind: [p.read_bytes() for p in paths] for kind, paths in corpus.items()}
     agencies = []
-    for i, sample in enumerate(bench_plan(n)):
-        ext = sample.rsplit(".", 1)[1]
-        path = f"/a{i:04d}/xxgk/{year}nb.{ext}"
-        _put(root, path, vary(blobs[sample], {"html": "html", "pdf": "pdf"}.get(ext, "docx"), f"{tag} {i}"))
-        agencies.append(SiteAgency(f"bench-{i:04d}", f"示例市第{i:04d}号局", "440100", "city", {year: path}))
+    for i, kind in enumerate(bench_plan(n)):
+        data = blobs[kind][i % len(blobs[kind])]
+        path = f"/a{i:04d}/xxgk/{year}nb.{kind}"
+        _put(root, path, vary(data, kind, f"{tag} {i}"))
+        name = f"示例市第{i:04d}号局"
+        if kind != "html" and i % 2:
+            page = f"/a{i:04d}/xxgk/{year}nb_art.html"
+            _put(root, page, _wrapper_page(f"{name}{year}年政府信息公开工作年度报告", path))
+            path = page
+        agencies.append(SiteAgency(f"bench-{i:04d}", name, "440100", "city", {year: path}))
     return agencies
 
 
