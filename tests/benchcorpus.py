@@ -9,8 +9,9 @@ dict and then given the weight of a real one:
   values wrapped in styled ``<p><span>``, a site-wide navigation of ~200 links, nine inline scripts
   (statistics, sharing, font size) and a footer of link lists; one page in four is GBK-encoded.
 * PDF: 4–6 A4 pages (longer narrative), ruled tables drawn line by line, 表三 split across pages with
-  the page footer between its rows; one file embeds its CJK font (subset TrueType), as most real
-  PDFs do.
+  the page footer between its rows; two files of three embed their CJK font (TrueType), as most
+  real PDFs do, one uses a font that is not embedded (pdfium's text page then loses its one-character
+  lines, and the reader falls back to pdfplumber for those pages).
 * DOCX: Word files with real merged cells (gridSpan / vMerge), a nested table, vertical text.
 
 The generator needs the test extras (reportlab, python-docx, a CJK TrueType font); the product only
@@ -218,7 +219,7 @@ def specs() -> list[dict[str, Any]]:
         ("html", {"encoding": "utf-8"}, 0),
         ("html", {"encoding": "utf-8"}, 0),
         ("html", {"encoding": "gbk"}, 0),
-        ("pdf", {}, 14),
+        ("pdf", {"embed": True}, 14),
         ("pdf", {"split_after": "not_processed_duplicate"}, 24),
         ("pdf", {"embed": True}, 34),
         ("docx", {"nested": "t4"}, 10),

@@ -1,0 +1,256 @@
+"""A PDF page as pdfplumber's table finder sees it — characters with their boxes and ruling edges —
+read with pdfium instead of pdfminer.
+
+pdfplumber spends nearly all of its time on a table page parsing the page's content stream in
+Python (pdfminer); pdfium has already parsed it in C.  :func:`page_model` reads from pdfium the two
+things pdfplumber's ``TableFinder`` and ``Table.extract`` use: every character (text and box, in
+pdfplumber's coordinates: points from the top-left corner) and the edges of the page's drawn paths
+(straight segments of lines and rectangles, with the same filter of background rectangles as the
+pdfplumber path).  pdfplumber's own table algorithm then runs on them unchanged, so the cells come
+out the same at a fraction of the cost.
+
+Every function taking a pdfium page must be called with the PDF reader's pdfium lock held.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+Matrix = tuple[float, float, float, float, float, float]
+_IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+@dataclass
+class PageModel:
+    """What pdfplumber's ``TableFinder`` / ``Table.extract`` read from a page (duck-typed ``Page``).
+
+    ``chars``: one dict per printed character (``text``, ``x0``, ``x1``, ``top``, ``bottom``,
+    ``doctop``, ``upright``, ``size``); ``edges``: one dict per horizontal or vertical straight
+    segment (``x0``, ``x1``, ``top``, ``bottom``, ``width``, ``height``, ``orientation``,
+    ``object_type``); ``bbox``: the page box ``(0, 0, width, height)``.
+    """
+
+    width: float
+    height: float
+    chars: list[dict[str, Any]] = field(default_factory=list)
+    edges: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        return (0.0, 0.0, self.width, self.height)
+
+
+def usable(page: pdfium.PdfPage) -> bool:
+    """Whether the page's coordinates are pdfplumber's: not rotated, the media box at the origin."""
+    left, bottom, _right, _top = page.get_mediabox()
+    return page.get_rotation() == 0 and left == 0 and bottom == 0
+
+
+class LostText(Exception):
+    """pdfium's text page lacks some of the page's text (see :func:`_objects`)."""
+
+
+def page_model(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> PageModel | None:
+    """The characters and ruling edges of one page (see :class:`PageModel`), or ``None`` when pdfium's
+    text page lacks some of its text (the page is then read by pdfplumber)."""
+    width, _height = page.get_size()
+    _left, _bottom, _right, top = page.get_mediabox()
+    model = PageModel(width, top)
+    try:
+        model.edges = list(_edges(page.raw, top))
+    except LostText:
+        return None
+    model.chars = _chars(textpage, top)
+    return model
+
+
+# ---------------------------------------------------------------------------- characters
+
+
+def _chars(textpage: pdfium.PdfTextPage, page_top: float) -> list[dict[str, Any]]:
+    """Every printed character with its box: pdfium's loose box (advance width × font ascent to
+    descent, as pdfminer measures a character), or one made from the character's origin and size
+    when pdfium's loose box is implausible (seen: a 200 × 200 pt box around one 10 pt character)."""
+    raw = textpage.raw
+    rect = pdfium_c.FS_RECTF()
+    found = []
+    for i in range(pdfium_c.FPDFText_CountChars(raw)):
+        if pdfium_c.FPDFText_IsGenerated(raw, i) == 1:
+            continue  # a space or line break pdfium inserted: not printed
+        code = pdfium_c.FPDFText_GetUnicode(raw, i)
+        if code in (0, 10, 13, 0xFFFE, 0xFFFF) or not pdfium_c.FPDFText_GetLooseCharBox(raw, i, rect):
+            continue
+        found.append((i, code, rect.left, rect.right, page_top - rect.top, page_top - rect.bottom))
+    if not found:
+        return []
+    heights = sorted(bottom - top for *_x, top, bottom in found)
+    typical = heights[len(heights) // 2]
+    chars = []
+    for i, code, x0, x1, top, bottom in found:
+        if not (0 < bottom - top <= 2.5 * typical and 0 <= x1 - x0 <= 4 * typical):
+            x0, x1, top, bottom = _box_from_origin(raw, i, page_top)
+        chars.append(
+            {
+                "object_type": "char",
+                "text": chr(code),
+                "x0": x0,
+                "x1": x1,
+                "top": top,
+                "bottom": bottom,
+                "doctop": top,
+                "width": x1 - x0,
+                "height": bottom - top,
+                "size": bottom - top,
+                "upright": pdfium_c.FPDFText_GetCharAngle(raw, i) == 0,
+            }
+        )
+    return chars
+
+
+def _box_from_origin(raw: Any, i: int, page_top: float) -> tuple[float, float, float, float]:
+    """A pdfminer-like box of character ``i``: from its origin, the advance its glyph box shows, and
+    its font size (0.86 of it above the baseline, 0.14 below: a CJK font's ascent and descent)."""
+    ox, oy = ctypes.c_double(), ctypes.c_double()
+    left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    m = pdfium_c.FS_MATRIX()
+    pdfium_c.FPDFText_GetCharOrigin(raw, i, ox, oy)
+    pdfium_c.FPDFText_GetCharBox(raw, i, left, right, bottom, top)
+    pdfium_c.FPDFText_GetMatrix(raw, i, m)
+    size = pdfium_c.FPDFText_GetFontSize(raw, i) * abs(m.a * m.d - m.b * m.c) ** 0.5
+    x0 = ox.value
+    x1 = max(right.value + max(left.value - x0, 0.0), x0)
+    baseline = page_top - oy.value
+    return x0, x1, baseline - 0.86 * size, baseline + 0.14 * size
+
+
+# ---------------------------------------------------------------------------- edges
+
+
+def _objects(container: Any, count: Any, get: Any, matrix: Matrix) -> Iterator[tuple[Any, Matrix]]:
+    """Every path object inside ``container`` (page or form), with the matrix to page space.
+
+    Raises :class:`LostText` at a text object pdfium gives no width: its text page leaves such an
+    object out (one CJK character in a font that is not embedded), so the page's characters are
+    incomplete."""
+    m = pdfium_c.FS_MATRIX()
+    box = [ctypes.c_float() for _ in range(4)]
+    for i in range(count(container)):
+        obj = get(container, i)
+        kind = pdfium_c.FPDFPageObj_GetType(obj)
+        if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
+            if pdfium_c.FPDFPageObj_GetBounds(obj, *box) and box[2].value - box[0].value < 0.01:
+                raise LostText
+            continue
+        if kind not in (pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_FORM):
+            continue
+        if not pdfium_c.FPDFPageObj_GetMatrix(obj, m):
+            continue
+        own = _compose((m.a, m.b, m.c, m.d, m.e, m.f), matrix)
+        if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
+            yield obj, own
+        else:
+            yield from _objects(obj, pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject, own)
+
+
+def _compose(inner: Matrix, outer: Matrix) -> Matrix:
+    """``inner`` then ``outer`` (PDF row-vector convention)."""
+    a, b, c, d, e, f = inner
+    A, B, C, D, E, F = outer
+    return (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E, e * B + f * D + F)
+
+
+def _subpaths(path: Any, matrix: Matrix) -> Iterator[tuple[list[tuple[float, float]], bool, bool]]:
+    """The subpaths of a path object in page space: points, closed, straight (no Bézier segment)."""
+    a, b, c, d, e, f = matrix
+    x, y = ctypes.c_float(), ctypes.c_float()
+    points: list[tuple[float, float]] = []
+    closed, straight = False, True
+    for i in range(pdfium_c.FPDFPath_CountSegments(path)):
+        seg = pdfium_c.FPDFPath_GetPathSegment(path, i)
+        kind = pdfium_c.FPDFPathSegment_GetType(seg)
+        pdfium_c.FPDFPathSegment_GetPoint(seg, x, y)
+        point = (a * x.value + c * y.value + e, b * x.value + d * y.value + f)
+        if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
+            if points:
+                yield points, closed, straight
+            points, closed, straight = [point], False, True
+            continue
+        if kind == pdfium_c.FPDF_SEGMENT_BEZIERTO:
+            straight = False
+        points.append(point)
+        if pdfium_c.FPDFPathSegment_GetClose(seg):
+            closed = True
+    if points:
+        yield points, closed, straight
+
+
+def _edge(p: tuple[float, float], q: tuple[float, float], page_top: float, kind: str) -> dict[str, Any] | None:
+    """The edge between two points in pdfplumber's coordinates, if horizontal or vertical."""
+    x0, x1 = min(p[0], q[0]), max(p[0], q[0])
+    top, bottom = page_top - max(p[1], q[1]), page_top - min(p[1], q[1])
+    if abs(p[1] - q[1]) < 1e-6:
+        orientation = "h"
+    elif abs(p[0] - q[0]) < 1e-6:
+        orientation = "v"
+    else:
+        return None
+    return {
+        "object_type": kind,
+        "x0": x0,
+        "x1": x1,
+        "top": top,
+        "bottom": bottom,
+        "doctop": top,
+        "width": x1 - x0,
+        "height": bottom - top,
+        "orientation": orientation,
+    }
+
+
+def _is_rect(points: list[tuple[float, float]], closed: bool) -> bool:
+    pts = points[:-1] if len(points) == 5 and points[0] == points[-1] else points
+    if len(pts) != 4 or not (closed or len(points) == 5):
+        return False
+    xs, ys = {round(p[0], 3) for p in pts}, {round(p[1], 3) for p in pts}
+    return len(xs) <= 2 and len(ys) <= 2
+
+
+def _edges(page: Any, page_top: float) -> Iterator[dict[str, Any]]:
+    """The straight horizontal/vertical segments of every drawn path, as pdfplumber's edges.
+
+    A filled, unstroked rectangle thicker than 2 pt both ways is a background (WPS draws one behind
+    every paragraph and header row), not a rule: it is left out, as the pdfplumber path does.
+    """
+    fill, stroke = ctypes.c_int(), ctypes.c_int()
+    for path, matrix in _objects(page, pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject, _IDENTITY):
+        pdfium_c.FPDFPath_GetDrawMode(path, fill, stroke)
+        if not fill.value and not stroke.value:
+            continue  # a clipping path: nothing drawn
+        for points, closed, straight in _subpaths(path, matrix):
+            if not straight or len(points) < 2:
+                continue
+            if _is_rect(points, closed):
+                xs, ys = [p[0] for p in points], [p[1] for p in points]
+                w, h = max(xs) - min(xs), max(ys) - min(ys)
+                if not stroke.value and min(w, h) > 2.0:
+                    continue
+                x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+                corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+                for k in range(4):
+                    edge = _edge(corners[k], corners[(k + 1) % 4], page_top, "rect_edge")
+                    if edge is not None:
+                        yield edge
+                continue
+            segments = list(zip(points, points[1:], strict=False))
+            if closed and points[0] != points[-1]:
+                segments.append((points[-1], points[0]))
+            for p, q in segments:
+                edge = _edge(p, q, page_top, "line" if len(points) == 2 else "curve_edge")
+                if edge is not None:
+                    yield edge
