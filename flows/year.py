@@ -143,6 +143,14 @@ def _advance_parsed(n: int) -> Any:
     return done
 
 
+def _add_formats(total: dict[str, list[float]], part: Mapping[str, Sequence[float]] | None) -> None:
+    """Add a task's ``format → [CPU seconds, documents]`` to the run's."""
+    for fmt, (seconds, n) in (part or {}).items():
+        entry = total.setdefault(fmt, [0.0, 0])
+        entry[0] += seconds
+        entry[1] += n
+
+
 def _chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
     return [list(items[i : i + size]) for i in range(0, len(items), max(1, size))]
 
@@ -164,6 +172,7 @@ class YearRun:
         self.task_times: TaskTimes = {"fetch": [], "parse": [], "load": []}
         self.parse_pids: set[int] = set()
         self.cpu = {"fetch_threads": 0.0, "parse": 0.0}
+        self.cpu_by_format: dict[str, dict[str, list[float]]] = {"fetch": {}, "parse": {}}
         self.warmed = False
 
     # ------------------------------------------------------------------ fetch, then parse as chunks arrive
@@ -210,6 +219,7 @@ class YearRun:
             return
         self.task_times["fetch"].append((submitted, out["started"], out["ended"]))
         self.cpu["fetch_threads"] += out.get("cpu") or 0.0
+        _add_formats(self.cpu_by_format["fetch"], out.get("cpu_by_format"))
         self.results += out["results"]
         self._submit_parse([r for r in out["results"] if r.found and r.sha256])
 
@@ -248,6 +258,7 @@ class YearRun:
             self.parse_pids.add(out["pid"])
             if out["started"] >= submitted - 0.5:  # not a cache hit
                 self.cpu["parse"] += out.get("cpu") or 0.0
+                _add_formats(self.cpu_by_format["parse"], out.get("cpu_by_format"))
             for doc in out["docs"]:
                 sha = doc["source"]["sha256"]
                 if PARSE_FAILED in doc:
@@ -322,6 +333,12 @@ def _runner_context(runner: Any) -> AbstractContextManager[Any]:
     return runner if runner is not None else nullcontext()
 
 
+def _cpu_since(start: os.times_result) -> float:
+    """CPU seconds (user + system) of this process since ``start`` (``os.times()``)."""
+    now = os.times()
+    return now.user - start.user + now.system - start.system
+
+
 def run_year(opts: RunOptions) -> YearSummary:
     """Everything ``ingest_year`` does (see the module docstring); returns the :class:`YearSummary`.
 
@@ -360,10 +377,13 @@ def _run(opts: RunOptions, registry: Registry, ids: list[str], t0: float) -> Yea
         timings["fetch"] = time.time() - t0
         run.collect_parses()
         timings["fetch_parse"] = time.time() - t0
-    t = time.time()
+    stage_cpu = {"fetch_parse": _cpu_since(cpu0)}
+    t, cpu_load = time.time(), os.times()
     ingest_run_id, data_docs = run.load()
     run.apply_known()
     timings["load_validate_promote"] = time.time() - t
+    stage_cpu["load_validate_promote"] = _cpu_since(cpu_load)
+    cpu_record = os.times()
     run_id = flow_run_id()
     order = {a: i for i, a in enumerate(ids)}
     results = sorted(run.results, key=lambda r: order[r.agency_id])
@@ -375,13 +395,18 @@ def _run(opts: RunOptions, registry: Registry, ids: list[str], t0: float) -> Yea
     published = publish_warehouse(str(opts.warehouse.db_path), opts.year)
     timings["publish"] = time.time() - t
     timings["total"] = time.time() - t0
-    cpu1 = os.times()
-    cpu = {"flow_process": cpu1.user - cpu0.user + cpu1.system - cpu0.system, **run.cpu}
+    stage_cpu["record_publish"] = _cpu_since(cpu_record)
+    cpu = {"flow_process": _cpu_since(cpu0), **run.cpu}
     tasks = {
         "flow_started_at": t0,
         "flow_pid": os.getpid(),
         "parse_pids": sorted(run.parse_pids),
         "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
+        "flow_cpu_by_stage": {k: round(v, 2) for k, v in stage_cpu.items()},
+        "cpu_by_format": {
+            stage: {fmt: {"cpu_seconds": round(sec, 3), "documents": int(n)} for fmt, (sec, n) in sorted(f.items())}
+            for stage, f in run.cpu_by_format.items()
+        },
         **task_overhead(run.task_times),
     }
     return YearSummary(

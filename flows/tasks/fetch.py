@@ -110,8 +110,9 @@ def fetch_chunk(
     index: int,
 ) -> dict[str, Any]:
     """Acquire the reports of ``agencies`` (``threads`` at a time, in order); ``{"results": [AgencyResult],
-    "started", "ended", "cpu"}`` (``cpu``: thread CPU seconds spent).  ``offices`` maps an oversight id
-    to its name.  Once a stop is requested (Ctrl-C, SIGTERM) the remaining agencies are not fetched."""
+    "started", "ended", "cpu", "cpu_by_format"}`` (``cpu``: thread CPU seconds spent; ``cpu_by_format``:
+    format of the document fetched → [CPU seconds, agencies]).  ``offices`` maps an oversight id to its
+    name.  Once a stop is requested (Ctrl-C, SIGTERM) the remaining agencies are not fetched."""
     started = time.time()
 
     def one(agency: Agency) -> tuple[AgencyResult, float]:
@@ -125,9 +126,15 @@ def fetch_chunk(
 
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(agencies))), thread_name_prefix="fetch") as pool:
         done = list(pool.map(one, agencies))
+    by_format: dict[str, list[float]] = {}
+    for r, c in done:
+        entry = by_format.setdefault(r.format or "none", [0.0, 0])
+        entry[0] += c
+        entry[1] += 1
     return {
         "results": [r for r, _c in done],
         "started": started,
         "ended": time.time(),
         "cpu": sum(c for _r, c in done),
+        "cpu_by_format": by_format,
     }

@@ -81,15 +81,25 @@ def parse_item(sha: str, label: str, archive_root: str) -> dict[str, Any]:
 )
 def parse_chunk(items: list[tuple[str, str]], archive_root: str, year: int, index: int) -> dict[str, Any]:
     """Parse the archived documents ``items`` (``(sha256, label)``) in order; ``{"docs": [parse dicts],
-    "started", "ended", "pid", "cpu"}`` (``cpu``: process CPU seconds spent parsing)."""
+    "started", "ended", "pid", "cpu", "cpu_by_format"}`` (``cpu``: process CPU seconds spent parsing;
+    ``cpu_by_format``: format → [CPU seconds, documents])."""
     started, cpu = time.time(), time.process_time()
-    docs = [parse_item(sha, label, archive_root) for sha, label in items]
+    docs: list[dict[str, Any]] = []
+    by_format: dict[str, list[float]] = {}
+    for sha, label in items:
+        one = time.process_time()
+        doc = parse_item(sha, label, archive_root)
+        docs.append(doc)
+        entry = by_format.setdefault(str((doc.get("source") or {}).get("format") or "unreadable"), [0.0, 0])
+        entry[0] += time.process_time() - one
+        entry[1] += 1
     return {
         "docs": docs,
         "started": started,
         "ended": time.time(),
         "pid": os.getpid(),
         "cpu": time.process_time() - cpu,
+        "cpu_by_format": by_format,
     }
 
 

@@ -83,6 +83,12 @@ def normalize_label(text: str) -> str:
     return _PUNCT.sub("", text)
 
 
+@functools.lru_cache(maxsize=65536)
+def similarity(a: str, b: str) -> float:
+    """difflib's similarity ratio of two match keys (remembered: the statutory labels recur in every report)."""
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
 def match_label(
     text: str, candidates: Mapping[str, Iterable[str]], *, cutoff: float = 0.75, margin: float = 0.08
 ) -> tuple[str | None, str]:
@@ -98,9 +104,11 @@ def match_label(
     for cand, keys in candidates.items():
         if key in keys:
             return cand, "exact"
+    if cutoff > 1.0:  # no similarity reaches it: only exact matches count
+        return None, "none"
     scores: list[tuple[float, str]] = []
     for cand, keys in candidates.items():
-        best = max((difflib.SequenceMatcher(None, key, k).ratio() for k in keys if len(k) >= 2), default=0.0)
+        best = max((similarity(key, k) for k in keys if len(k) >= 2), default=0.0)
         scores.append((best, cand))
     scores.sort(reverse=True)
     if not scores or scores[0][0] < cutoff:

@@ -54,6 +54,11 @@ def test_min_interval_holds_across_all_fetch_tasks_and_threads(site_kit, tmp_pat
     # parsed on Prefect's ProcessPoolTaskRunner: in other processes than the flow's
     assert out["tasks"]["parse_pids"] and os.getpid() not in out["tasks"]["parse_pids"]
     assert out["tasks"]["parse"]["tasks"] >= 2
+    # the bench's CPU per format: every document counted once per stage, under its format
+    by_format = out["tasks"]["cpu_by_format"]
+    assert {f: v["documents"] for f, v in by_format["fetch"].items()} == {"text": 12}
+    assert {f: v["documents"] for f, v in by_format["parse"].items()} == {"text": 12}
+    assert set(out["tasks"]["flow_cpu_by_stage"]) == {"fetch_parse", "load_validate_promote", "record_publish"}
 
 
 @pytest.mark.parametrize("limit", [1, 2])

@@ -35,7 +35,7 @@ from pdfplumber.page import Page
 
 from sources.parsing.document import CellSource, Document, Issue, Row, UnreadableDocument
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
-from sources.parsing.readers.pdfgrid import PageModel, page_model, usable
+from sources.parsing.readers.pdfgrid import PageModel, chars_within, page_model, usable
 
 if TYPE_CHECKING:
     from sources.parsing.ocr import OcrPage
@@ -544,7 +544,9 @@ def _model_touches_edges(model: PageModel, bbox: tuple[float, float, float, floa
 def _text_in(model: PageModel, box: tuple[float, float, float, float]) -> str:
     from pdfplumber.utils import crop_to_bbox, extract_text
 
-    return str(extract_text(crop_to_bbox(model.chars, box)))
+    _x0, top, _x1, bottom = box
+    near = [c for c in model.chars if c["bottom"] >= top and c["top"] <= bottom]  # the others cannot overlap
+    return str(extract_text(crop_to_bbox(near, box)))
 
 
 def _page_tables(page: Page, number: int) -> tuple[list[_Table], bool]:
@@ -590,6 +592,8 @@ def _ruled_tables(page: Page | PageModel, number: int) -> list[_Table]:
     settings = {**_LINE_SETTINGS, "explicit_vertical_lines": outlines, "explicit_horizontal_lines": outlines}
     tables = []
     for table in sorted(_find_tables(ruled, settings), key=lambda t: (t.bbox[1], t.bbox[0])):
+        if isinstance(page, PageModel):
+            table.page = chars_within(page, table.bbox)
         rows = physical_rows(table.extract())
         if rows and max(len(row) for row in rows) >= 2:
             tables.append(_Table(page=number, bbox=table.bbox, rows=rows))

@@ -46,6 +46,16 @@ class PageModel:
         return (0.0, 0.0, self.width, self.height)
 
 
+def chars_within(model: PageModel, bbox: tuple[float, float, float, float]) -> PageModel:
+    """A model holding only the characters whose centre lies in ``bbox`` (what ``Table.extract`` can
+    place in a cell of a table there; it tests every character of its page against every row)."""
+    x0, top, x1, bottom = bbox
+    chars = [
+        c for c in model.chars if x0 <= (c["x0"] + c["x1"]) / 2 <= x1 and top <= (c["top"] + c["bottom"]) / 2 <= bottom
+    ]
+    return PageModel(model.width, model.height, chars, [])
+
+
 def usable(page: pdfium.PdfPage) -> bool:
     """Whether the page's coordinates are pdfplumber's: not rotated, the media box at the origin."""
     left, bottom, _right, _top = page.get_mediabox()
