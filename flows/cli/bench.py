@@ -27,7 +27,8 @@ def bench_run(
     workdir: Annotated[Path | None, typer.Option(help="Keep site, registry and warehouse here.")] = None,
     runner: RunnerOpt = "local",
 ) -> None:
-    """Time a full ingest_year over N local reports (60 % HTML, 30 % PDF, 10 % DOCX), then a re-run."""
+    """Time a full ingest_year over N local reports shaped like published ones (61 % HTML pages of ~100 KB,
+    a quarter of them GBK; 28 % 5–6-page PDFs; 11 % DOCX), then a re-run; CPU per stage and per format."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="xxgk-bench-run-") as tmp:
@@ -185,6 +186,10 @@ def _print_first(f: dict[str, Any], n: int, echo: Callable[[str], None]) -> None
         f"{n / max(total_cpu, 1e-9):.1f} reports per CPU-second; load average {f['load'][0]:.1f} before, "
         f"{f['load'][1]:.1f} after (other processes share the 2 cores)"
     )
+    from flows.bench.figures import cpu_lines
+
+    for line in cpu_lines(tasks, n):
+        echo(line)
     est = cal["flow_run_ms"] / 1000 + n_tasks * cal["task_submitted_ms"] / 1000
     echo(
         f"  Prefect calibration: empty flow run {cal['flow_run_ms']} ms, task run {cal['task_called_ms']} ms "
