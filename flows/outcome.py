@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sources.fetching import wrong_year
+
 # The statuses of an agency-year (``qa.acquisitions.status``) and the steps a failure is recorded at.
 STEPS = ("discover", "fetch", "parse", "load", "validate", "promote")
 
@@ -26,7 +28,7 @@ class AgencyResult:
     oversight: str
     oversight_name: str | None
     year: int
-    status: str  # fetched | not_modified | missing | not_due | failed | refused
+    status: str  # fetched | not_modified | missing | not_due | failed | refused | wrong_year
     deadline: date
     checked_at: str
     step: str | None = None  # for failed: one of STEPS
@@ -63,10 +65,16 @@ class AgencyResult:
         *,
         new: bool,
     ) -> None:
-        """Link this agency-year to the warehouse version of its document and that version's state."""
+        """Link this agency-year to the warehouse version of its document and that version's state.
+
+        ``doc_year`` is the year the warehouse stored the document under (the year it prints, when it
+        prints one): a report of another year leaves the asked year ``wrong_year`` (counted missing)."""
         self.version_id, self.doc_state = version_id, state
         self.failing_rules, self.messages = list(failing), list(messages)
         self.doc_year, self.new_document = doc_year, new
+        reason = wrong_year(self.year, doc_year) if self.found and state != "rejected" else None
+        if reason:
+            self.status, self.reason = "wrong_year", reason
 
     def to_row(self, run_id: str, ingest_run_id: str | None) -> dict[str, Any]:
         """The ``qa.acquisitions`` row."""
@@ -119,10 +127,11 @@ def counts(results: Sequence[AgencyResult], parsed: int) -> dict[str, int]:
         "quarantined": n(lambda r: r.new_document and r.doc_state == "quarantined"),
         "rejected": n(lambda r: r.new_document and r.doc_state == "rejected"),
         "unchanged": n(lambda r: r.new_document is False and r.status != "failed"),
-        "missing": n(lambda r: r.status == "missing"),
+        "missing": n(lambda r: r.status in ("missing", "wrong_year")),
         "not_due": n(lambda r: r.status == "not_due"),
         "failed": n(lambda r: r.status == "failed"),
         "refused": n(lambda r: r.status == "refused"),
+        "wrong_year": n(lambda r: r.status == "wrong_year"),  # also counted in missing
     }
 
 
@@ -137,8 +146,10 @@ def artifact_rows(summary: YearSummary) -> list[dict[str, Any]]:
             rows.append(
                 {"section": "failed", "item": f"{r.agency_id} {r.agency_name}", "value": r.step, "detail": r.reason}
             )
-        elif r.status in ("missing", "not_due", "refused"):
+        elif r.status in ("missing", "not_due", "refused", "wrong_year"):
             tried = "; ".join(f"{t['url']} → {t['status']}" for t in r.tried) or (r.reason or "")
+            if r.status == "wrong_year":
+                tried = f"{r.reason}; {tried}"
             rows.append(
                 {
                     "section": r.status,

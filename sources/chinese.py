@@ -34,6 +34,7 @@ ACQUISITION_STATUS = {
     "not_due": "未到截止日期",
     "failed": "失败",
     "refused": "拒绝访问",
+    "wrong_year": "年度不符（记为缺失）",
 }
 
 #: The status of one URL tried (``FetchResult.status``).
@@ -172,6 +173,11 @@ MESSAGES: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     ),
     (r"no file matching '(?P<glob>.+)' in (?P<path>.+)", "{path} 中没有与 {glob} 相符的文件"),
     (r"no source configured", "机关名录中没有为该机关配置年报来源"),
+    # a report of another year at the asked year's address (sources.fetching.wrong_year)
+    (
+        r"the document at this address is the (?P<printed>\d+) report, not the (?P<asked>\d+) report",
+        "该地址发布的是{printed}年度报告，不是{asked}年度报告：已按{printed}年度保存，{asked}年度报告记为缺失",
+    ),
     # unreadable files (the parser prefixes the path)
     (r"(?:the file|The file) is empty \(0 bytes\).*", "文件为空（0 字节），请重新下载"),
     (r"The PDF is cut off.*", "PDF 文件不完整（缺少结尾标记 %%EOF），请重新下载"),

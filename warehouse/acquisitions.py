@@ -2,16 +2,18 @@
 
 Missing reports are data.  Each pipeline run (``flows/pipeline.py``) appends one row per agency and
 report year it looked at — found (``fetched`` / ``not_modified``), ``missing`` after the statutory
-deadline, ``not_due`` yet, ``failed`` (with the pipeline step and the reason) or ``refused`` (a URL
-outside the agency's allowed hosts) — with the registry identity of the agency (id, name, region,
-oversight office), every URL tried, and the link to the report version it produced
-(``version_id`` = ``stg.report_versions.version_id``).
+deadline, ``not_due`` yet, ``failed`` (with the pipeline step and the reason), ``refused`` (a URL
+outside the agency's allowed hosts) or ``wrong_year`` (the document found prints another report year:
+it is stored for that year, ``doc_year``, and the asked year counts as missing) — with the registry
+identity of the agency (id, name, region, oversight office), every URL tried, and the link to the
+report version it produced (``version_id`` = ``stg.report_versions.version_id``).
 
 Views (recreated on every write; the ones joining ``stg``/``qa.version_state`` only once those exist):
 
 * ``qa.v_acquisitions_latest`` — the latest row per (agency_id, year);
-* ``qa.v_missing_reports`` — latest status ``missing``: who, which oversight office, the deadline,
-  how many days overdue at the check, and what was tried;
+* ``qa.v_missing_reports`` — latest status ``missing`` or ``wrong_year``: who, which oversight office,
+  the deadline, how many days overdue at the check, what was tried, and for ``wrong_year`` the year
+  the document found prints (``printed_year``);
 * ``qa.v_report_timeliness`` — per (agency_id, year): first time the report was found, last time it
   was recorded missing, the publication date printed in it, the current state of its version, and
   ``late`` (found only after a check had recorded it missing, or printed publication date after the
@@ -33,7 +35,7 @@ from warehouse.config import WarehouseConfig
 from warehouse.db import WarehouseError, connect, dict_rows, has_table, table_columns, transaction
 from warehouse.schema import duck_type
 
-STATUSES = ("fetched", "not_modified", "missing", "not_due", "failed", "refused")
+STATUSES = ("fetched", "not_modified", "missing", "not_due", "failed", "refused", "wrong_year")
 STEPS = ("discover", "fetch", "parse", "load", "validate", "promote")
 
 TRIED = pa.struct(
@@ -86,9 +88,10 @@ MISSING_VIEW = """
 CREATE OR REPLACE VIEW qa.v_missing_reports AS
 SELECT agency_id, agency_name, region, level, oversight, oversight_name, year, deadline,
        date_diff('day', deadline, CAST(timezone('Asia/Shanghai', checked_at) AS DATE)) AS days_overdue,
-       reason, tried, checked_at, run_id
+       reason, tried, checked_at, run_id, status,
+       CASE WHEN status = 'wrong_year' THEN doc_year END AS printed_year
 FROM qa.v_acquisitions_latest
-WHERE status = 'missing'
+WHERE status IN ('missing', 'wrong_year')
 """
 
 _TIMELINESS = """
@@ -96,7 +99,7 @@ CREATE OR REPLACE VIEW qa.v_report_timeliness AS
 WITH seen AS (
     SELECT agency_id, year,
            min(checked_at) FILTER (WHERE status IN ('fetched', 'not_modified')) AS first_found_at,
-           max(checked_at) FILTER (WHERE status = 'missing') AS last_missing_at
+           max(checked_at) FILTER (WHERE status IN ('missing', 'wrong_year')) AS last_missing_at
     FROM qa.acquisitions GROUP BY agency_id, year
 ), base AS (
     SELECT l.agency_id, l.agency_name, l.region, l.oversight, l.oversight_name, l.year, l.deadline, l.status,

@@ -45,6 +45,7 @@ COUNT_LABELS = {
     "rejected": "已拒绝（非年报）",
     "unchanged": "仓库中已有",
     **{status: STATUS_LABELS[status] for status in ("missing", "not_due", "failed", "refused")},
+    "wrong_year": "其中年度不符",
 }
 STEP_LABELS = chinese.STEP
 PROGRESS_LABELS = {"agencies": "机构", "fetched": "已下载", "parsed": "已解析", "promoted": "已发布"}
@@ -230,7 +231,7 @@ def render_year(summary: dict[str, Any], console: Console) -> None:
 
 
 def _render_missing(agencies: list[dict[str, Any]], console: Console) -> None:
-    gone = [a for a in agencies if a["status"] in ("missing", "not_due", "refused")]
+    gone = [a for a in agencies if a["status"] in ("missing", "not_due", "refused", "wrong_year")]
     if not gone:
         return
     t = Table(title="缺失的年报（将通知监督机构）", title_justify="left", show_lines=True)
@@ -238,6 +239,8 @@ def _render_missing(agencies: list[dict[str, Any]], console: Console) -> None:
         t.add_column(col)
     for a in gone:
         tried = "\n".join(chinese.tried_text(x) for x in a["tried"]) or chinese.chinese(a["reason"])
+        if a["status"] == "wrong_year":  # the document found: what it prints, then where it was
+            tried = f"{chinese.chinese(a['reason'])}\n{tried}"
         t.add_row(
             _agency(a),
             STATUS_LABELS.get(a["status"], a["status"]),

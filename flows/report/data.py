@@ -22,7 +22,7 @@ too).  An expected agency without a promoted or quarantined version of the year 
 31 March for a government's own report) is *late*, and so is one the flows found only after a check
 after the deadline had recorded it missing (``qa.v_report_timeliness``).  The latest acquisition of
 each agency (``qa.acquisitions``, recorded by the flows: missing after the deadline, not due,
-failed with the step and reason, refused) is attached to the missing agencies as a note.
+failed with the step and reason, refused, wrong_year) is attached to the missing agencies as a note.
 """
 
 from __future__ import annotations
@@ -662,6 +662,7 @@ ACQUISITION_LABELS = {
     "not_due": "尚未到截止日期",
     "failed": "获取失败",
     "refused": "地址不在允许的主机内，未获取",
+    "wrong_year": "找到的是其他年度的报告，本年度记为缺失",
 }
 
 
@@ -677,7 +678,7 @@ def _acquisition_note(row: Mapping[str, Any]) -> str:
 
 def acquisition_notes(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, tuple[str, str]]:
     """Registry agency id → (status code, Chinese note) of its latest acquisition of ``year`` when that
-    found nothing (missing, not due, failed, refused; ``qa.acquisitions``, recorded by the flows)."""
+    found nothing (missing, not due, failed, refused, wrong_year; ``qa.acquisitions``, recorded by the flows)."""
     from warehouse.acquisitions import latest
 
     return {

@@ -5,7 +5,7 @@ host rules, :mod:`~sources.fetching.pages` tells what an HTML page is, :mod:`~so
 decides one agency-year, :mod:`~sources.fetching.archive` keeps every download by its sha256.
 """
 
-from sources.fetching.acquire import AcquireFailed, Acquisition, acquire, report_deadline
+from sources.fetching.acquire import AcquireFailed, Acquisition, acquire, report_deadline, wrong_year
 from sources.fetching.archive import Archive
 from sources.fetching.discover import Candidate, Discovery, discover, pick_links
 from sources.fetching.fetch import STATUSES, FetchConfig, Fetcher, FetchResult
@@ -29,4 +29,5 @@ __all__ = [
     "pick_links",
     "report_deadline",
     "sniff_kind",
+    "wrong_year",
 ]

@@ -65,6 +65,20 @@ class Acquisition:
         return out
 
 
+def wrong_year(asked: int, printed: int | None) -> str | None:
+    """Why the document found for the ``asked`` report year is not that year's report, or ``None``.
+
+    ``printed`` is the report year the parsed document prints (``None`` when it prints none: the
+    document is then taken for the asked year).  The one place this is decided: a report of another
+    year is stored for the year it prints, and the asked year is recorded as ``wrong_year`` in
+    ``qa.acquisitions`` (counted as missing).  The reason is the fetcher's English; its Chinese is in
+    :mod:`sources.chinese`.
+    """
+    if printed is None or printed == asked:
+        return None
+    return f"the document at this address is the {printed} report, not the {asked} report"
+
+
 def _summary(tried: Sequence[FetchResult], notes: Sequence[str]) -> str:
     parts = [f"{r.url}: {r.status}" + (f" ({r.reason})" if r.reason else "") for r in tried]
     return "; ".join([*notes, *parts]) or "no source configured"
