@@ -243,6 +243,7 @@ class YearRun:
         for part in _chunks(items, self.opts.parse_chunk_size):
             params: dict[str, Any] = {"items": part, "archive_root": self.archive_root, "year": self.opts.year}
             params["index"] = len(self.parse_jobs)
+            params["hard_limit"] = self.runner is not None  # process runners: each document in a killable child
             submitted = time.time()
             fut = self.runner.submit(parse_chunk, params) if self.runner is not None else parse_chunk.submit(**params)
             fut.add_done_callback(_advance_parsed(len(part)))

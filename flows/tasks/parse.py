@@ -26,10 +26,9 @@ from prefect import task
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from flows import stopping
-from flows.outcome import reason_of
-from sources.fetching.archive import Archive
+from flows.tasks.parse_guard import PARSE_FAILED, child_cpu, parse_guarded, parse_here
 
-PARSE_FAILED = "__parse_failed__"  # key of a parse dict whose parser raised: the value is the reason
+__all__ = ["PARSE_FAILED", "parse_chunk", "parse_item", "parse_runner"]
 
 
 @functools.cache
@@ -61,15 +60,14 @@ def read_limits() -> Any:
     return project_limits()
 
 
-def parse_item(sha: str, label: str, archive_root: str) -> dict[str, Any]:
+def parse_item(sha: str, label: str, archive_root: str, *, hard_limit: bool = False) -> dict[str, Any]:
     """Parse one archived document within the project's read limits; a crash of the parser becomes a
-    dict marked :data:`PARSE_FAILED`."""
-    from sources.parsing.parse import parse_bytes
-
-    try:
-        return parse_bytes(Archive(archive_root).get(sha), label, limits=read_limits())
-    except Exception as exc:  # the parser reports unreadable files itself; this is a bug or a lost object
-        return {"source": {"sha256": sha, "path": label}, PARSE_FAILED: reason_of(exc)}
+    dict marked :data:`PARSE_FAILED`.  ``hard_limit``: in a child process killed past the parse time
+    limit (:mod:`flows.tasks.parse_guard`), else in this process (the limit then only checked between
+    pages and steps)."""
+    if hard_limit:
+        return parse_guarded(sha, label, archive_root, read_limits())
+    return parse_here(sha, label, archive_root, read_limits())
 
 
 @task(
@@ -79,28 +77,39 @@ def parse_item(sha: str, label: str, archive_root: str) -> dict[str, Any]:
     persist_result=True,
     cache_expiration=timedelta(days=120),
 )
-def parse_chunk(items: list[tuple[str, str]], archive_root: str, year: int, index: int) -> dict[str, Any]:
+def parse_chunk(
+    items: list[tuple[str, str]], archive_root: str, year: int, index: int, hard_limit: bool = False
+) -> dict[str, Any]:
     """Parse the archived documents ``items`` (``(sha256, label)``) in order; ``{"docs": [parse dicts],
-    "started", "ended", "pid", "cpu", "cpu_by_format"}`` (``cpu``: process CPU seconds spent parsing;
-    ``cpu_by_format``: format → [CPU seconds, documents])."""
-    started, cpu = time.time(), time.process_time()
+    "started", "ended", "pid", "cpu", "cpu_by_format"}`` (``cpu``: CPU seconds spent parsing, the parse
+    children's included; ``cpu_by_format``: format → [CPU seconds, documents]).  ``hard_limit``: each
+    document in a child process killed past the parse time limit (the process runners; the in-process
+    thread runner parses here)."""
+    started, cpu = time.time(), _cpu()
     docs: list[dict[str, Any]] = []
     by_format: dict[str, list[float]] = {}
     for sha, label in items:
-        one = time.process_time()
-        doc = parse_item(sha, label, archive_root)
+        one = _cpu()
+        doc = parse_item(sha, label, archive_root, hard_limit=hard_limit)
         docs.append(doc)
         entry = by_format.setdefault(str((doc.get("source") or {}).get("format") or "unreadable"), [0.0, 0])
-        entry[0] += time.process_time() - one
+        entry[0] += _cpu() - one
         entry[1] += 1
     return {
         "docs": docs,
         "started": started,
         "ended": time.time(),
         "pid": os.getpid(),
-        "cpu": time.process_time() - cpu,
+        "cpu": _cpu() - cpu,
         "cpu_by_format": by_format,
     }
+
+
+def _cpu() -> float:
+    """CPU seconds of this process, of its parse children (as they report them) and of the children
+    killed and waited for."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system + child_cpu()
 
 
 def init_parse_worker(parent: int) -> None:

@@ -9,7 +9,10 @@ reaching a bound refuses the document with a stable code and one Chinese line sa
   document or a PDF page beyond its limit;
 * ``too_many_pages`` — a PDF with more pages than ``pdf_pages``;
 * ``too_deep`` — XML or HTML nested deeper than the parser accepts even after flattening;
-* ``parse_timeout`` — the parse took longer than ``parse_seconds`` (checked between pages and steps).
+* ``parse_timeout`` — the parse took longer than ``parse_seconds``: checked between pages and steps
+  here, and enforced from outside by whoever runs the parse in a process it can kill (one pdfium call
+  cannot be interrupted; the flows' parse guard kills its parse process).  :func:`watch_deadline`
+  tells such a guard the parse clock's deadline whenever it is set or extended (OCR pages).
 
 The defaults are far above real reports (the largest are a few MB, 50 pages, 5 000 characters on a
 page) and far below what would hurt (peak memory for one document stays well under 1 GB).  The
@@ -19,12 +22,33 @@ flows read overrides from the ``[xxgk.limits]`` settings; tests lower them to ma
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from sources.parsing.document import UnreadableDocument
 
 MB = 1024 * 1024
+
+# Called with the seconds left on the parse clock each time it is started or extended (one per process).
+_deadline_watcher: Callable[[float], None] | None = None
+
+
+def watch_deadline(watcher: Callable[[float], None] | None) -> None:
+    """Have ``watcher(seconds_left)`` called whenever a parse clock is started or extended in this
+    process (``None``: no longer).  A parse guard outside the process learns when to give up."""
+    global _deadline_watcher
+    _deadline_watcher = watcher
+
+
+def _announce(deadline: float) -> None:
+    if _deadline_watcher is not None:
+        _deadline_watcher(deadline - time.monotonic())
+
+
+def timeout_message(seconds: float, where: str) -> str:
+    """The one Chinese line of a parse stopped after ``seconds`` (``where``: what it was doing)."""
+    return f"解析超过 {seconds:g} 秒（{where}）已停止：文件可能异常，请人工检查或索取正常文件"
 
 
 @dataclass(frozen=True)
@@ -50,19 +74,21 @@ class ReadLimits:
 
     def started(self) -> ReadLimits:
         """These limits with the parse clock started now (``parse_seconds`` from now)."""
-        return replace(self, deadline=time.monotonic() + self.parse_seconds)
+        out = replace(self, deadline=time.monotonic() + self.parse_seconds)
+        _announce(out.deadline or 0.0)
+        return out
 
     def extended(self, seconds: float) -> ReadLimits:
         """These limits with ``seconds`` more on a running parse clock (pages read by OCR bring their own)."""
-        return self if self.deadline is None or seconds <= 0 else replace(self, deadline=self.deadline + seconds)
+        if self.deadline is None or seconds <= 0:
+            return self
+        _announce(self.deadline + seconds)
+        return replace(self, deadline=self.deadline + seconds)
 
     def check_time(self, where: str) -> None:
         """Raise ``parse_timeout`` when the parse has run past its deadline (``where``: what it was doing)."""
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise UnreadableDocument(
-                "parse_timeout",
-                f"解析超过 {self.parse_seconds:g} 秒（{where}）已停止：文件可能异常，请人工检查或索取正常文件",
-            )
+            raise UnreadableDocument("parse_timeout", timeout_message(self.parse_seconds, where))
 
     def check_size(self, size: int, limit: int, what: str) -> None:
         """Raise ``too_large`` when ``size`` bytes of ``what`` exceed ``limit``."""

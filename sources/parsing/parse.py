@@ -18,7 +18,7 @@ from typing import Any
 
 from sources.parsing.assemble import PARSER_VERSION, empty_result, parse_document
 from sources.parsing.document import Issue, UnreadableDocument
-from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
+from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits, timeout_message
 from sources.rules import check_report
 
 
@@ -58,6 +58,18 @@ def parse_bytes(
     result["checks"] = [r.to_json() for r in check_report(result)]
     result["parse_seconds"] = round(time.perf_counter() - started, 4)
     return result
+
+
+def stopped_result(data: bytes, path: str, seconds: float) -> dict[str, Any]:
+    """The object of a parse of ``data`` that was stopped from outside after ``seconds`` (its process
+    killed: a single reader call that cannot be interrupted ran past the limit): ``error`` set, code
+    ``parse_timeout``, the same shape as any unreadable file."""
+    from sources.parsing.readers import sniff_format
+
+    source: dict[str, Any] = {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    source["format"] = sniff_format(data) if data else "empty"
+    message = timeout_message(seconds, "单次读取无法中断，解析进程已被终止")
+    return _error_result(source, "parse_timeout", f"{path}: {message}")
 
 
 _FILE_KINDS = {
