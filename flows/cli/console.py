@@ -41,10 +41,13 @@ def dump_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+ERROR_PREFIX = "错误："  # what every one-line error starts with
+
+
 def error(message: object) -> None:
-    """``error: message`` as one line on stderr (the message is text, not markup: ``[demo-jyj]`` and
+    """``错误：message`` as one line on stderr (the message is text, not markup: ``[demo-jyj]`` and
     ``[agency.local]`` in a registry problem are printed as they are)."""
-    err.print(f"[red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+    err.print(f"[red]{ERROR_PREFIX}[/]{escape(str(message))}", highlight=False, soft_wrap=True)
 
 
 def fail(message: object, code: int = 2) -> typer.Exit:
