@@ -216,9 +216,11 @@ def ingest_paths(
     A file that cannot be opened is reported (state ``rejected``, not stored).
     """
     cfg = _resolve(warehouse)
+    from flows.cli import progress
     from warehouse.pipeline import check_not_locked
 
     check_not_locked(cfg)
+    progress.stage("read")
     started = time.perf_counter()
     blobs: list[tuple[str, bytes, str]] = []
     seen: set[str] = set()
@@ -244,14 +246,20 @@ def ingest_paths(
 
     parsed: list[dict[str, Any]] = []
     unchanged: list[DocumentOutcome] = []
+    progress.set_total("parsed", sum(1 for _p, _b, d in blobs if d not in known))
+    progress.stage("parse")
     for path, data, digest in blobs:
         if digest in known:
             unchanged.append(_unchanged(path, known[digest]))
         else:
             parsed.append(apply_identity(parse_bytes(data, path, limits=limits), agency, year))
+            progress.advance("parsed")
+    progress.stage("load")
     summary = ingest_documents(
         parsed, warehouse=cfg, data_docs=data_docs, skip_known=False, parse_seconds=time.perf_counter() - started
     )
+    progress.advance("promoted", summary.counts.get("promoted", 0))
+    progress.stage("loaded")
     summary.documents = unchanged + summary.documents + unreadable
     summary.counts["unchanged"] = summary.counts.get("unchanged", 0) + len(unchanged)
     summary.counts["unreadable"] = len(unreadable)

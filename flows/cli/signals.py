@@ -173,11 +173,29 @@ def summary_line(signum: int) -> str:
     what = _NAMES.get(signal.Signals(signum), f"信号 {signum}")
     if label is None:
         return f"已中断（{what}）：采集尚未开始，数据仓库未改动。"
+    kind, stage = progress.position()
+    if kind == "files":
+        return f"已中断（{what}）：{_files_done(stage, done, totals)}"
     agencies = f"{done.get('agencies', 0)}/{totals.get('agencies', 0)}"
     return (
         f"已中断（{what}）：{label} 年度已处理机构 {agencies}，新下载 {done.get('fetched', 0)}，"
         f"已解析 {done.get('parsed', 0)}，已入库发布 {done.get('promoted', 0)}；未完成的工作已放弃，"
         "数据仓库保持一致，重新运行即可继续。"
+    )
+
+
+def _files_done(stage: str, done: dict[str, int], totals: dict[str, int]) -> str:
+    """What an interrupted ``xxgk ingest`` had completed, by the stage it reached."""
+    parsed = f"已解析 {done.get('parsed', 0)}/{totals.get('parsed', 0)} 个文件"
+    if stage in ("", "read"):
+        return "正在读取文件，尚未解析，数据仓库未改动。"
+    if stage == "parse":
+        return f"{parsed}，尚未入库，数据仓库未改动。"
+    if stage == "load":
+        return f"{parsed}；入库（校验、发布）未完成，已放弃：未提交的部分已回滚，数据仓库保持一致，重新运行即可。"
+    return (
+        f"{parsed}，已入库并发布 {done.get('promoted', 0)} 份；之后的工作（发送到发布目标）已放弃，"
+        "数据仓库保持一致，重新运行即可补发。"
     )
 
 

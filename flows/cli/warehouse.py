@@ -88,6 +88,9 @@ def ingest(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise fail(f"文件或文件夹不存在：{'、'.join(missing)}")
+    from flows.cli import progress
+
+    progress.begin("本地文件", kind="files")  # an interrupted ingest says what it completed
     from flows.ingest import ingest_paths
     from warehouse import runlock
 

@@ -255,3 +255,62 @@ def test_a_locked_warehouse_is_refused_before_fetching_and_sigkill_leaves_no_pro
             first.kill()
         kill_all(seen)
     assert not leftovers, [cmdline(p) for p in leftovers]
+
+
+def test_an_interrupted_ingest_says_what_it_completed(prefect_home, tmp_path):
+    """``xxgk ingest`` interrupted while it parses a PDF whose one page holds pdfium for 10 s or more:
+    exit 130, one line naming what was done (never "采集尚未开始": it had begun), warehouse untouched."""
+    from hostile import MB, flate_page_bomb
+
+    dense = tmp_path / "dense.pdf"
+    dense.write_bytes(flate_page_bomb(2 * MB, b"0 0 m 1 1 l S\n"))  # within the default content limit
+    other = tmp_path / "other.txt"
+    other.write_text("示例市教育局2023年政府信息公开工作年度报告\n", encoding="utf-8")
+    wh = tmp_path / "w.duckdb"
+    proc = xxgk(["ingest", str(dense), str(other), "--warehouse", str(wh), "--no-docs"], prefect_home)
+    try:
+        # the run lock is taken once the command has begun (just before it reads and parses the files)
+        wait_for(lambda: wh.with_name(wh.name + ".run.lock").exists(), proc, "the run lock")
+        os.killpg(proc.pid, signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert last in (
+        "已中断（Ctrl-C）：正在读取文件，尚未解析，数据仓库未改动。",
+        "已中断（Ctrl-C）：已解析 0/2 个文件，尚未入库，数据仓库未改动。",
+    ), err[-3000:]
+    assert "Traceback" not in err
+    con = duckdb.connect(str(wh), read_only=True)  # opened (empty) to see it is not locked, nothing written
+    try:
+        assert con.execute("select count(*) from information_schema.tables").fetchone() == (0,)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    ("stage", "parsed", "promoted", "line"),
+    [
+        ("read", 0, 0, "正在读取文件，尚未解析，数据仓库未改动。"),
+        ("parse", 1, 0, "已解析 1/3 个文件，尚未入库，数据仓库未改动。"),
+        ("load", 3, 0, "已解析 3/3 个文件；入库（校验、发布）未完成，已放弃"),
+        ("loaded", 3, 2, "已解析 3/3 个文件，已入库并发布 2 份；"),
+    ],
+)
+def test_the_ingest_line_follows_the_stage_reached(stage, parsed, promoted, line):
+    from flows.cli import progress
+    from flows.cli.signals import summary_line
+
+    progress.begin("本地文件", kind="files")
+    progress.set_total("parsed", 3)
+    progress.advance("parsed", parsed)
+    progress.advance("promoted", promoted)
+    progress.stage(stage)
+    try:
+        assert summary_line(signal.SIGINT).startswith(f"已中断（Ctrl-C）：{line}")
+        assert summary_line(signal.SIGTERM).startswith("已中断（SIGTERM）：")
+    finally:  # as before any run began
+        progress.begin("", kind="year")
+        progress._label.clear()
