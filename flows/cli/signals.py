@@ -202,10 +202,14 @@ def _files_done(stage: str, done: dict[str, int], totals: dict[str, int]) -> str
 def force_exit() -> None:
     """Print the line, run the cleanups, kill every descendant process and exit (128 + signal)."""
     with _state.lock:
-        if _state.exiting:
-            return
+        other = _state.exiting
         _state.exiting = True
         signum = _state.signum or signal.SIGINT
+    if other:
+        # another thread is exiting (the forced exit's timer, or a second Ctrl-C): wait for it to end
+        # the process.  Returning would let the command end normally, with status 0, while it still
+        # runs the cleanups (seen when the graceful unwinding took longer than GRACE on a loaded machine)
+        threading.Event().wait()
     try:
         sys.stderr.write(summary_line(signum) + "\n")
         sys.stderr.flush()
