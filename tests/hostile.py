@@ -7,6 +7,7 @@ starts afresh, so each copy compresses to the same bytes) and its compressed for
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -134,6 +135,68 @@ def flate_page_bomb(inflated: int, operators: bytes = b" ", extra: bytes = b"") 
     chunk = operators * (MB // len(operators))
     data, _size, _crc = deflate_repeated(text_page("x") + b"\n", chunk, max(1, inflated // MB), b"", raw=False)
     return pdf_file([data], filters=["FlateDecode"], extra=[extra])
+
+
+def _page_bomb_data(inflated: int, operators: bytes = b" ") -> bytes:
+    chunk = operators * (MB // len(operators))
+    data, _size, _crc = deflate_repeated(text_page("x") + b"\n", chunk, max(1, inflated // MB), b"", raw=False)
+    return data
+
+
+def chained_page_bomb(inflated: int, layer: str = "ASCII85Decode", operators: bytes = b" ") -> bytes:
+    """:func:`flate_page_bomb` with its Flate data behind an ASCII layer: ``/Filter [/<layer> /FlateDecode]``."""
+    import base64
+
+    data = _page_bomb_data(inflated, operators)
+    text = (
+        base64.a85encode(data, wrapcol=76) + b"~>" if layer in ("ASCII85Decode", "A85") else data.hex().encode() + b">"
+    )
+    return pdf_file([text], extra=[b"/Filter [/%s /FlateDecode]" % layer.encode()])
+
+
+def encrypted_page_bomb(inflated: int, operators: bytes = b" ") -> bytes:
+    """:func:`flate_page_bomb` encrypted with the standard security handler (40-bit RC4, revision 2),
+    opening without a password as most owner-password PDFs do."""
+    from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
+    from cryptography.hazmat.primitives.ciphers import Cipher
+    from reportlab.lib.pdfencrypt import computeO, computeU, encryptionkey
+
+    file_id, permissions = b"xxgk-hostile-pdf", -44
+    owner = computeO("", "owner", 2)
+    key = encryptionkey("", owner, permissions, file_id, revision=2)
+    user = computeU(key, revision=2)
+    plain = pdf_file([_page_bomb_data(inflated, operators)], filters=["FlateDecode"])
+    # the page's content stream is object 5: encrypt its bytes with the object's key
+    start = plain.index(b"5 0 obj")
+    body_at = plain.index(b"stream\n", start) + len(b"stream\n")
+    body_end = plain.index(b"\nendstream", body_at)
+    seed = key + struct.pack("<L", 5)[:3] + struct.pack("<L", 0)[:2]
+    object_key = hashlib.md5(seed).digest()[:10]
+    sealed = Cipher(ARC4(object_key), mode=None).encryptor().update(plain[body_at:body_end])
+    out = bytearray(plain[:body_at] + sealed + plain[body_end:])
+    # an Encrypt dictionary after the objects, and the trailer pointing at it (xref kept valid)
+    xref_at = out.index(b"\nxref\n") + 1
+    objects = out[:xref_at]
+    encrypt_at = len(objects)
+    number = int(out[out.index(b"/Size ") + 6 :].split()[0])
+    objects += b"%d 0 obj\n<< /Filter /Standard /V 1 /R 2 /Length 40 /O <%s> /U <%s> /P %d >>\nendobj\n" % (
+        number,
+        owner.hex().encode(),
+        user.hex().encode(),
+        permissions,
+    )
+    offsets = [int(line[:10]) for line in out[xref_at:].split(b"\n")[3 : 3 + number - 1]]
+    xref = len(objects)
+    objects += b"xref\n0 %d\n0000000000 65535 f \n" % (number + 1)
+    objects += b"".join(b"%010d 00000 n \n" % o for o in [*offsets, encrypt_at])
+    objects += b"trailer\n<< /Size %d /Root 1 0 R /Encrypt %d 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n" % (
+        number + 1,
+        number,
+        file_id.hex().encode(),
+        file_id.hex().encode(),
+        xref,
+    )
+    return bytes(objects)
 
 
 def peak_parse(path: Path, limits: dict | None = None) -> dict:

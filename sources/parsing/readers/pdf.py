@@ -21,7 +21,6 @@ from __future__ import annotations
 import io
 import re
 import threading
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,6 +34,7 @@ from pdfplumber.page import Page
 
 from sources.parsing.document import CellSource, Document, Issue, Row, UnreadableDocument
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
+from sources.parsing.readers.pdf_streams import check_streams
 from sources.parsing.readers.pdfgrid import PageModel, chars_within, page_model, usable
 
 if TYPE_CHECKING:
@@ -174,59 +174,6 @@ def _check_bytes(data: bytes) -> None:
         )
     if b"%%EOF" not in data[-2048:]:
         raise UnreadableDocument("truncated", "The PDF is cut off (no %%EOF at the end): re-download the file.")
-
-
-#: ``>>`` ending a stream's dictionary, then the ``stream`` keyword and its end of line.
-_STREAM_START = re.compile(rb">>\s*stream(?:\r\n|\n|\r)")
-_INFLATE_STEP = 1 << 20
-
-
-#: Streams that are data, not drawing operators: images, embedded fonts, object and xref streams, files.
-_DATA_STREAM = re.compile(
-    rb"/Subtype\s*/(?:Image|Type1C|CIDFontType0C|OpenType)\b|/Length[123]\b|/Type\s*/(?:ObjStm|XRef|EmbeddedFile|Metadata)\b"
-)
-
-
-def _stream_dict(data: bytes, start: int) -> bytes:
-    """The dictionary of the stream whose ``>>`` is at ``start`` (from its ``obj`` keyword; at most 4 KB)."""
-    head = data[max(0, start - 4096) : start + 2]
-    at = head.rfind(b"obj")
-    return head[at + 3 :] if at >= 0 else head
-
-
-def check_streams(data: bytes, limits: ReadLimits) -> None:
-    """Refuse (``too_large``) a PDF whose Flate streams inflate past their limits, before pdfium or
-    pdfminer inflate anything: ``part_bytes`` for one data stream (image, font), ``content_bytes`` for
-    one stream of drawing operators, ``content_total`` for those together, ``inflated_bytes`` for all.
-
-    Neither library bounds what it inflates (a 1 GB content stream costs them more than 2 GB), and
-    parsing page content is one uninterruptible call, so every ``stream`` of the file is inflated here
-    first, 1 MB at a time into nothing: memory stays flat and the work stops at the limit.  A stream
-    that is not zlib data (a JPEG, an encrypted stream) is left to the libraries.
-    """
-    view = memoryview(data)
-    total = content = 0
-    for match in _STREAM_START.finditer(data):
-        is_data = bool(_DATA_STREAM.search(_stream_dict(data, match.start())))
-        limit, what = (limits.part_bytes, "一个数据流") if is_data else (limits.content_bytes, "一个页面内容流")
-        inflater = zlib.decompressobj()
-        size, pos = 0, match.end()
-        try:
-            while not inflater.eof and pos < len(data):
-                pending: bytes | memoryview = view[pos : pos + _INFLATE_STEP]
-                pos += len(pending)
-                while pending and not inflater.eof:
-                    size += len(inflater.decompress(pending, _INFLATE_STEP))
-                    pending = inflater.unconsumed_tail
-                    limits.check_size(size, limit, f"PDF 中{what}解压后")
-                    if not is_data:
-                        limits.check_size(content + size, limits.content_total, "PDF 全部页面内容流解压后")
-                    limits.check_size(total + size, limits.inflated_bytes, "PDF 全部压缩流解压后")
-        except zlib.error:
-            pass  # not a Flate stream, or a damaged one: pdfium reports what it cannot read
-        total += size
-        content += 0 if is_data else size
-    limits.check_time("检查 PDF 压缩流")
 
 
 def _scan_with_pdfium(data: bytes, limits: ReadLimits) -> tuple[list[_PageScan], str | None]:

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import zlib
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,9 @@ from hostile import (
     DOC_HEAD,
     MB,
     ROOT,
+    chained_page_bomb,
     docx_bomb,
+    encrypted_page_bomb,
     flate_page_bomb,
     member,
     paragraph,
@@ -168,6 +171,40 @@ def test_pdf_flate_bombs_are_refused_in_bounded_memory(tmp_path, inflated, opera
     out = peak_parse(path)
     assert out["code"] == "too_large" and "页面内容流" in out["error"]
     assert out["maxrss_mb"] < 1024, out
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: chained_page_bomb(n, "ASCII85Decode"),
+        lambda n: chained_page_bomb(n, "ASCIIHexDecode"),
+        encrypted_page_bomb,
+    ],
+    ids=["behind ASCII85", "behind ASCIIHex", "encrypted (RC4, no password)"],
+)
+def test_pdf_flate_streams_behind_a_filter_chain_or_encryption_are_bounded_too(make):
+    """The stream is read by pdfium (its text is there), inflated within the limits, refused past them."""
+    pdf = make(3 * MB)
+    assert _code(parse_bytes(pdf, "c.pdf", limits=ReadLimits(content_bytes=4 * MB))) is None
+    result = parse_bytes(pdf, "c.pdf", limits=ReadLimits(content_bytes=2 * MB))
+    assert _code(result) == "too_large" and "一个页面内容流" in result["error"] and "2 MB" in result["error"]
+
+
+@pytest.mark.parametrize("make", [chained_page_bomb, encrypted_page_bomb], ids=["behind ASCII85", "encrypted"])
+def test_pdf_gigabyte_bomb_behind_ascii85_or_encryption_is_refused_in_bounded_memory(tmp_path, make):
+    """Before these streams were checked, pdfium inflated them whole (1 GB of blanks: 2.1 GB of memory)."""
+    path = tmp_path / "bomb.pdf"
+    path.write_bytes(make(1024 * MB))
+    assert path.stat().st_size < 4 * MB
+    out = peak_parse(path)
+    assert out["code"] == "too_large" and "页面内容流" in out["error"]
+    assert out["maxrss_mb"] < 1024, out
+
+
+def test_pdf_flate_behind_another_filter_is_refused_with_its_filters_named():
+    pdf = pdf_file([zlib.compress(text_page("x"))], extra=[b"/Filter [/LZWDecode /FlateDecode]"])
+    result = parse_bytes(pdf, "l.pdf")
+    assert _code(result) == "too_large" and "LZWDecode FlateDecode" in result["error"]
 
 
 def test_pdf_stream_limits_per_stream_and_in_total():
