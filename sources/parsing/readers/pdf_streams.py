@@ -9,7 +9,8 @@ Three kinds of stream are reached:
 * a Flate stream behind a filter chain (``/Filter [/ASCII85Decode /FlateDecode]``, ``/AHx``…): the
   ASCII layers are decoded in chunks and fed to the inflater.  A chain putting another filter
   before Flate (LZW, run-length…) cannot be sized without decoding it whole, and real reports never
-  use one: such a stream is refused with its filters named;
+  use one: such a stream is refused with its filters named (a ``/Crypt`` filter is the encryption's,
+  handled as below);
 * the Flate streams of an encrypted PDF that opens without a password (the usual owner-password
   PDF): the file key comes from pdfminer's standard security handler, and each stream is decrypted
   (RC4 or AES) and inflated chunk by chunk.  A PDF that needs a password is left to pdfium, which
@@ -80,7 +81,7 @@ def check_streams(data: bytes, limits: ReadLimits) -> None:
         stream_dict, ref = _head(data, match.start())
         names = filters(stream_dict)
         flate_at = next((i for i, n in enumerate(names) if n in FLATE), None)
-        before = names[:flate_at] if flate_at is not None else []
+        before = [n for n in names[:flate_at] if n != "Crypt"] if flate_at is not None else []  # Crypt: see below
         if any(n not in _ASCII for n in before):
             raise UnreadableDocument(
                 "too_large",
@@ -89,7 +90,7 @@ def check_streams(data: bytes, limits: ReadLimits) -> None:
             )
         chunks = _decoded(view, match.end(), before)
         inflated = _inflate(chunks, _is_data(stream_dict), limits, totals)
-        if inflated is None and ref is not None and flate_at == 0:  # Flate data that is not zlib: encrypted?
+        if inflated is None and ref is not None and flate_at is not None and not before:  # encrypted Flate?
             sealed.append((match.end(), _end(data, match.end(), stream_dict), stream_dict, ref))
     if sealed and _ENCRYPT.search(data):
         handler = _security_handler(data)
