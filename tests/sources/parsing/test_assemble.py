@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sources.parsing.assemble import align, parse_document
+from sources.parsing.assemble import parse_document
 from sources.parsing.document import Document, Row
+from sources.parsing.rows import align
 from sources.template import load_template
 
 T21 = load_template("gov2021")
