@@ -218,6 +218,16 @@ def _const(value: float) -> tuple[Term, ...]:
     return (Term(None, const=value),)
 
 
+# The rules checked once per report on two of its ``meta.*`` facts: expansion kind → (op, lhs, rhs,
+# guard).  ``lhs_present``: a report without the left fact (no publication date printed, no
+# OCR-read cell) has no such check.
+_REPORT_RULES: dict[str, tuple[str, tuple[Term, ...], tuple[Term, ...], str]] = {
+    "template_year": ("eq", (Term("meta.template_edition"),), (Term("meta.expected_edition"),), "always"),
+    "deadline": ("le", (Term("meta.published_on"),), (Term("meta.deadline"),), "lhs_present"),
+    "ocr_verified": ("eq", (Term("meta.ocr_unverified"),), _const(0.0), "lhs_present"),
+}
+
+
 def _structure_instances(variant: str) -> list[RuleInstance]:
     specs = cell_specs(variant)
     out: list[RuleInstance] = []
@@ -284,47 +294,11 @@ def _structure_instances(variant: str) -> list[RuleInstance]:
                     style=rule.message,
                 )
             )
-    for rule in _rules("template_year", variant):
-        out.append(
-            RuleInstance(
-                rule.id,
-                "",
-                variant,
-                severity_of(rule.id),
-                "eq",
-                (Term("meta.template_edition"),),
-                (Term("meta.expected_edition"),),
-                style=rule.message,
+    for expand, (op, lhs, rhs, guard) in _REPORT_RULES.items():
+        for rule in _rules(expand, variant):
+            out.append(
+                RuleInstance(rule.id, "", variant, severity_of(rule.id), op, lhs, rhs, guard=guard, style=rule.message)
             )
-        )
-    for rule in _rules("deadline", variant):
-        out.append(
-            RuleInstance(
-                rule.id,
-                "",
-                variant,
-                severity_of(rule.id),
-                "le",
-                (Term("meta.published_on"),),
-                (Term("meta.deadline"),),
-                guard="lhs_present",
-                style=rule.message,
-            )
-        )
-    for rule in _rules("ocr_verified", variant):
-        out.append(
-            RuleInstance(
-                rule.id,
-                "",
-                variant,
-                severity_of(rule.id),
-                "eq",
-                (Term("meta.ocr_unverified"),),
-                _const(0.0),
-                guard="lhs_present",  # only a report with OCR-read cells has the fact
-                style=rule.message,
-            )
-        )
     return out
 
 

@@ -181,6 +181,35 @@ def test_template_year_deadline_and_identity():
     assert res[("S_TEMPLATE_VS_YEAR", "")].outcome == "not_assessable"
 
 
+@pytest.mark.parametrize("variant", ["gov2021", "gov2021_hybrid", "gov2019"])
+def test_rules_checked_once_per_report_on_two_meta_facts(variant):
+    """S_TEMPLATE_VS_YEAR, S_DEADLINE and S_OCR_VERIFIED: one instance each, comparing two facts of the report."""
+    got = {
+        i.rule_id: (
+            i.instance,
+            i.op,
+            [(t.address, t.const) for t in i.lhs],
+            [(t.address, t.const) for t in i.rhs],
+            i.guard,
+        )
+        for i in rules.rule_instances(variant)
+        if i.rule_id in ("S_TEMPLATE_VS_YEAR", "S_DEADLINE", "S_OCR_VERIFIED")
+    }
+    assert got == {
+        "S_TEMPLATE_VS_YEAR": (
+            "",
+            "eq",
+            [("meta.template_edition", None)],
+            [("meta.expected_edition", None)],
+            "always",
+        ),
+        "S_DEADLINE": ("", "le", [("meta.published_on", None)], [("meta.deadline", None)], "lhs_present"),
+        "S_OCR_VERIFIED": ("", "eq", [("meta.ocr_unverified", None)], [(None, 0.0)], "lhs_present"),
+    }
+    order = [i.rule_id for i in rules.rule_instances(variant)]
+    assert order.index("S_TEMPLATE_VS_YEAR") < order.index("S_DEADLINE") < order.index("S_OCR_VERIFIED")
+
+
 def test_cross_year_carry_over_all_columns_and_across_template_change():
     prev_cells = synthetic_cells("gov2019", seed=11)
     carried = {c: prev_cells[f"t3.carry_to_next.{c}"] for c in COLUMNS[:-1]}
