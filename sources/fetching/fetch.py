@@ -23,6 +23,11 @@ Every downloaded document is stored unchanged in :class:`~sources.fetching.archi
 returned as a :class:`FetchResult` and appended to the archive's ``fetches.jsonl``.  :func:`acquire`
 ties a registry agency and a year to a decision: the report found, ``missing`` after the statutory
 deadline (with everything tried), ``not_due`` yet, or ``failed`` (try again later).
+
+(Over 500 lines: this is the one module allowed to import httpx (an import-linter contract), and the
+host allow-list, retries, per-host politeness, the time budget, conditional requests and the
+following of wrapper pages all act on the same request loop of :class:`Fetcher` and its per-host
+state; page analysis and discovery already live apart in ``pages.py`` and ``discover.py``.)
 """
 
 from __future__ import annotations

@@ -14,6 +14,11 @@ Two libraries, each used for what it is good at:
   lost) or holds no ruled table: there a table without ruling lines is rebuilt from word positions.
 
 Nothing here does I/O; :func:`read_pdf` is a pure function of the bytes.
+
+(Over 500 lines: this is the one module allowed to import pdfplumber (an import-linter contract),
+and the ruled tables, the word-position tables and the stitching of tables over pages all work on
+pdfplumber's page objects and the same :class:`_Table`; the byte checks and the pdfium page scan
+before them use no pdfplumber and are the seam to split along when the reader is next reworked.)
 """
 
 from __future__ import annotations
