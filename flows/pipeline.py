@@ -20,9 +20,10 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import stopping
+from flows.options import RunOptions, make_options
 from flows.outcome import publish_artifact
 from flows.tasks.load import send_report
-from flows.year import last_report_year, make_options, run_year
+from flows.year import last_report_year, run_year
 
 # The flow's own task runner: the fetch tasks (and the parse tasks when parsed in-process) run in its
 # threads.  Typed loosely: prefect's stubs declare the decorator's parameter invariant in the future type.
@@ -42,14 +43,14 @@ def ingest_year(
     agencies: list[str] | None = None,
     sources: str | None = None,
     warehouse: str | None = None,
-    runner: str = "local",
-    parse_workers: int = 2,
-    chunk_size: int = 25,
-    fetch_threads: int = 8,
-    host_limit: int = 4,
-    min_interval: float = 1.0,
+    runner: str = RunOptions.runner,
+    parse_workers: int = RunOptions.parse_workers,
+    chunk_size: int = RunOptions.chunk_size,
+    fetch_threads: int = RunOptions.fetch_threads,
+    host_limit: int = RunOptions.host_limit,
+    min_interval: float = RunOptions.min_interval,
     today: date | None = None,
-    data_docs: bool = True,
+    data_docs: bool = RunOptions.data_docs,
     fetch_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Discover → fetch → parse → load → validate → promote the ``year`` reports of the selected agencies.
@@ -63,21 +64,7 @@ def ingest_year(
     ``today``: decides missing vs not yet due; ``fetch_options``: other ``FetchConfig`` fields
     (``retries``, ``backoff``, ``timeout`` …).  Returns :meth:`flows.outcome.YearSummary.to_json`.
     """
-    opts = make_options(
-        year,
-        agencies=agencies,
-        sources=sources,
-        warehouse=warehouse,
-        runner=runner,
-        parse_workers=parse_workers,
-        chunk_size=chunk_size,
-        fetch_threads=fetch_threads,
-        host_limit=host_limit,
-        min_interval=min_interval,
-        today=today,
-        data_docs=data_docs,
-        fetch_options=fetch_options,
-    )
+    opts = make_options(**locals())  # the flow's parameters are make_options' (nothing else is bound yet)
     stopping.reclaim_signals()  # a CLI run stops on SIGTERM as on Ctrl-C (flows/cli/signals.py)
     summary = run_year(opts)
     publish_artifact(summary)
@@ -91,10 +78,10 @@ def backfill(
     agencies: list[str] | None = None,
     sources: str | None = None,
     warehouse: str | None = None,
-    runner: str = "local",
-    min_interval: float = 1.0,
+    runner: str = RunOptions.runner,
+    min_interval: float = RunOptions.min_interval,
     today: date | None = None,
-    data_docs: bool = True,
+    data_docs: bool = RunOptions.data_docs,
 ) -> list[dict[str, Any]]:
     """``ingest_year`` for every year from ``from_year`` to ``to_year`` (inclusive, oldest first)."""
     lo, hi = sorted((from_year, to_year))
@@ -118,7 +105,7 @@ def annual_run(
     year: int | None = None,
     sources: str | None = None,
     warehouse: str | None = None,
-    runner: str = "local",
+    runner: str = RunOptions.runner,
     email: bool = True,
 ) -> dict[str, Any]:
     """The annual collection after the 31 January deadline: ``ingest_year`` of ``year`` (default last year),
@@ -140,7 +127,7 @@ def quarterly_years(today: date | None = None) -> list[int]:
 def quarterly_run(
     sources: str | None = None,
     warehouse: str | None = None,
-    runner: str = "local",
+    runner: str = RunOptions.runner,
     today: date | None = None,
     email: bool = True,
 ) -> list[dict[str, Any]]:

@@ -30,9 +30,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from prefect.context import FlowRunContext
@@ -40,6 +38,7 @@ from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import quote
 
 from flows.cli import progress
+from flows.options import RunOptions
 from flows.outcome import AgencyResult, YearSummary, counts, reason_of
 from flows.tasks.fetch import base_result, fetch_chunk
 from flows.tasks.load import LoadOutcome, load_validate_promote, publish_warehouse, record_acquisitions, warm_up_loading
@@ -48,7 +47,6 @@ from sources.fetching import FetchConfig, Fetcher
 from sources.fetching.archive import Archive
 from sources.registry import Registry, load_registry
 from sources.rules import CHINA_TZ
-from warehouse.config import WarehouseConfig, default_registry
 
 TaskTimes = dict[str, list[tuple[float, float, float]]]  # kind → (submitted, started, ended) per task run
 
@@ -56,64 +54,6 @@ TaskTimes = dict[str, list[tuple[float, float, float]]]  # kind → (submitted, 
 def last_report_year(today: date | None = None) -> int:
     """The report year whose deadline is the coming/just passed 31 January: last calendar year (China time)."""
     return (today or datetime.now(CHINA_TZ).date()).year - 1
-
-
-@dataclass
-class RunOptions:
-    """Parameters of one ``ingest_year`` run (see the flow's docstring)."""
-
-    year: int
-    agencies: list[str] | None
-    sources: Path
-    warehouse: WarehouseConfig
-    runner: str
-    parse_workers: int
-    chunk_size: int
-    fetch_threads: int
-    host_limit: int
-    min_interval: float
-    today: date
-    data_docs: bool
-    fetch_options: dict[str, Any] | None = None
-    fetch_parallel: int = 2  # fetch chunks in flight
-    # Documents per parse task: one per fetch chunk (two fetch chunks in flight keep both workers busy).
-    # A parse task run costs the flow 60–350 ms to submit and its result is persisted, so fewer, larger
-    # tasks: 13 gave 80 tasks for 1,000 reports.
-    parse_chunk_size: int = 25
-
-
-def make_options(
-    year: int,
-    *,
-    agencies: Sequence[str] | None = None,
-    sources: str | Path | None = None,
-    warehouse: str | Path | None = None,
-    runner: str = "local",
-    parse_workers: int = 2,
-    chunk_size: int = 25,
-    fetch_threads: int = 8,
-    host_limit: int = 4,
-    min_interval: float = 1.0,
-    today: date | None = None,
-    data_docs: bool = True,
-    fetch_options: Mapping[str, Any] | None = None,
-) -> RunOptions:
-    """:class:`RunOptions` with the project defaults resolved (registry, warehouse, today in China)."""
-    return RunOptions(
-        year=year,
-        agencies=list(agencies) if agencies else None,
-        sources=Path(sources) if sources else default_registry(),
-        warehouse=WarehouseConfig.resolve(warehouse),
-        runner=runner,
-        parse_workers=parse_workers,
-        chunk_size=chunk_size,
-        fetch_threads=fetch_threads,
-        host_limit=host_limit,
-        min_interval=min_interval,
-        today=today or datetime.now(CHINA_TZ).date(),
-        data_docs=data_docs,
-        fetch_options=dict(fetch_options) if fetch_options else None,
-    )
 
 
 def select_agencies(registry: Registry, ids: Sequence[str] | None) -> list[str]:

@@ -20,12 +20,13 @@ import typer
 
 from flows.cli.console import out
 from flows.cli.run import RunnerOpt, flow_session
+from flows.options import RunOptions
 
 
 def bench_run(
     reports: Annotated[int, typer.Option(help="Report documents (one agency each).")] = 1000,
     workdir: Annotated[Path | None, typer.Option(help="Keep site, registry and warehouse here.")] = None,
-    runner: RunnerOpt = "local",
+    runner: RunnerOpt = RunOptions.runner,
 ) -> None:
     """Time a full ingest_year over N local reports shaped like published ones (61 % HTML pages of ~100 KB,
     a quarter of them GBK; 28 % 5–6-page PDFs; 11 % DOCX), then a re-run; CPU per stage and per format."""

@@ -30,6 +30,7 @@ from flows.cli.clock import since_start
 from flows.cli.console import dump_json, err, one_line_errors, out
 from flows.cli.warehouse import render_publish
 from flows.ingest import STATE_LABELS
+from flows.options import RunOptions
 from sources import chinese
 
 # qa.acquisitions statuses (warehouse/acquisitions.py STATUSES)
@@ -289,7 +290,8 @@ def preflight(sources: Path | None, agencies: Sequence[str] | None, warehouse: P
     same warehouse is refused here, before anything is fetched."""
 
     def check() -> None:
-        from flows.year import make_options, select_agencies
+        from flows.options import make_options
+        from flows.year import select_agencies
         from sources.registry import load_registry
         from warehouse import runlock
         from warehouse.pipeline import check_not_locked
@@ -324,10 +326,10 @@ def run(
     agencies: AgenciesOpt = None,
     sources: SourcesOpt = None,
     warehouse: WarehouseOpt = None,
-    runner: RunnerOpt = "local",
+    runner: RunnerOpt = RunOptions.runner,
     as_json: JsonOpt = False,
-    docs: DocsOpt = True,
-    min_interval: IntervalOpt = 1.0,
+    docs: DocsOpt = RunOptions.data_docs,
+    min_interval: IntervalOpt = RunOptions.min_interval,
     as_of: AsOfOpt = None,
 ) -> None:
     """Collect one report year: discover → fetch → parse → load → validate → promote, for every agency."""
@@ -354,10 +356,10 @@ def backfill_cmd(
     agencies: AgenciesOpt = None,
     sources: SourcesOpt = None,
     warehouse: WarehouseOpt = None,
-    runner: RunnerOpt = "local",
+    runner: RunnerOpt = RunOptions.runner,
     as_json: JsonOpt = False,
-    docs: DocsOpt = True,
-    min_interval: IntervalOpt = 1.0,
+    docs: DocsOpt = RunOptions.data_docs,
+    min_interval: IntervalOpt = RunOptions.min_interval,
     as_of: AsOfOpt = None,
 ) -> None:
     """Collect every report year from FROM_YEAR to TO_YEAR (one flow run per year, oldest first)."""
