@@ -228,77 +228,35 @@ _REPORT_RULES: dict[str, tuple[str, tuple[Term, ...], tuple[Term, ...], str]] = 
 }
 
 
+def _instance(
+    rule: RuleSpec, instance: str, variant: str, op: str, lhs: tuple[Term, ...], rhs: tuple[Term, ...], **more: Any
+) -> RuleInstance:
+    """One instance of ``rule`` with the severity and message pattern the rule declares."""
+    return RuleInstance(rule.id, instance, variant, severity_of(rule.id), op, lhs, rhs, style=rule.message, **more)
+
+
 def _structure_instances(variant: str) -> list[RuleInstance]:
     specs = cell_specs(variant)
     out: list[RuleInstance] = []
     for rule in _rules("identity", variant):
         for what in ("agency", "year"):
-            out.append(
-                RuleInstance(
-                    rule.id,
-                    what,
-                    variant,
-                    severity_of(rule.id),
-                    "eq",
-                    (Term(f"meta.known.{what}"),),
-                    _const(1.0),
-                    style=rule.message,
-                )
-            )
+            out.append(_instance(rule, what, variant, "eq", (Term(f"meta.known.{what}"),), _const(1.0)))
     present = {_table_of(r): r for r in _rules("table_present", variant)}
     complete = _rules("cells_complete", variant)
     for table in ("t2", "t3", "t4"):
-        expected = sum(1 for c in specs if c.table == table)
-        counted = (Term(f"meta.present.{table}"),)
+        expected = float(sum(1 for c in specs if c.table == table))
+        counted, subject = (Term(f"meta.present.{table}"),), TABLE_NAMES[table]
         if table in present:
-            rule = present[table]
-            out.append(
-                RuleInstance(
-                    rule.id,
-                    table,
-                    variant,
-                    severity_of(rule.id),
-                    "ge",
-                    counted,
-                    _const(1.0),
-                    subject=TABLE_NAMES[table],
-                    style=rule.message,
-                )
-            )
+            out.append(_instance(present[table], table, variant, "ge", counted, _const(1.0), subject=subject))
         for rule in complete:
-            out.append(
-                RuleInstance(
-                    rule.id,
-                    table,
-                    variant,
-                    severity_of(rule.id),
-                    "eq",
-                    counted,
-                    _const(float(expected)),
-                    subject=TABLE_NAMES[table],
-                    style=rule.message,
-                )
-            )
+            out.append(_instance(rule, table, variant, "eq", counted, _const(expected), subject=subject))
     for rule in _rules("sections", variant):
         for section in load_template(template_of_variant(variant)).sections:
-            out.append(
-                RuleInstance(
-                    rule.id,
-                    section.key,
-                    variant,
-                    severity_of(rule.id),
-                    "eq",
-                    (Term(f"meta.section.{section.key}"),),
-                    _const(1.0),
-                    subject=section.label,
-                    style=rule.message,
-                )
-            )
+            shown = (Term(f"meta.section.{section.key}"),)
+            out.append(_instance(rule, section.key, variant, "eq", shown, _const(1.0), subject=section.label))
     for expand, (op, lhs, rhs, guard) in _REPORT_RULES.items():
         for rule in _rules(expand, variant):
-            out.append(
-                RuleInstance(rule.id, "", variant, severity_of(rule.id), op, lhs, rhs, guard=guard, style=rule.message)
-            )
+            out.append(_instance(rule, "", variant, op, lhs, rhs, guard=guard))
     return out
 
 
