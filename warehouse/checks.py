@@ -17,7 +17,9 @@ pass through Python one by one:
    rejected), with the Chinese message of every check that did not pass (rendered by
    :mod:`sources.rules.messages` from the facts its terms read) and waivers applied;
 4. :func:`decide` — one :class:`Decision` per version, aggregated in SQL over the verdicts (the
-   same aggregation decides a version again after a waiver, :func:`warehouse.promote.redecide`).
+   same aggregation decides a version again after a waiver, :func:`warehouse.promote.redecide`,
+   inside the waiver's transaction; why it stays here rather than in ``expectations``:
+   ``expectations/README.md``, "Who decides what").
 """
 
 from __future__ import annotations
