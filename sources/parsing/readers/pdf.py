@@ -16,9 +16,10 @@ Two libraries, each used for what it is good at:
 Nothing here does I/O; :func:`read_pdf` is a pure function of the bytes.
 
 (Over 500 lines: this is the one module allowed to import pdfplumber (an import-linter contract),
-and the ruled tables, the word-position tables and the stitching of tables over pages all work on
-pdfplumber's page objects and the same :class:`_Table`; the byte checks and the pdfium page scan
-before them use no pdfplumber and are the seam to split along when the reader is next reworked.)
+and the ruled tables, the word-position tables and the stitching of tables over pages all go through
+pdfplumber (its table algorithm, or its own page parse) into the same :class:`_Table`; the pdfium
+page model already lives apart in ``pdfgrid.py``, and the byte checks and the pdfium page scan,
+which use no pdfplumber, are the next seam to split along.)
 """
 
 from __future__ import annotations
