@@ -18,8 +18,8 @@ Nothing here does I/O; :func:`read_pdf` is a pure function of the bytes.
 (Over 500 lines: this is the one module allowed to import pdfplumber (an import-linter contract),
 and the ruled tables, the word-position tables and the stitching of tables over pages all go through
 pdfplumber (its table algorithm, or its own page parse) into the same :class:`_Table`; the pdfium
-page model already lives apart in ``pdfgrid.py``, and the byte checks and the pdfium page scan,
-which use no pdfplumber, are the next seam to split along.)
+page model and the stream checks already live apart in ``pdfgrid.py`` and ``pdf_streams.py``, and
+the pdfium page scan, which uses no pdfplumber, is the next seam to split along.)
 """
 
 from __future__ import annotations
