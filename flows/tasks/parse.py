@@ -154,6 +154,10 @@ class ParseProcessPool(ProcessPoolTaskRunner):
             executor: Any = self._executor  # the executor would spawn them lazily, at submit (private API)
             if executor is not None:
                 executor._launch_processes()
+                # Its manager thread is what tells the processes to end at shutdown; it starts at the
+                # first submit, so a run that parsed nothing (an unchanged re-run) left them waiting and
+                # the interpreter waited for them at exit (measured: 865 s until killed).
+                executor._start_executor_manager_thread()
         return self
 
 
