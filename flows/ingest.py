@@ -15,9 +15,10 @@ The result is an :class:`IngestSummary`: one :class:`DocumentOutcome` per input 
 
 from __future__ import annotations
 
+import copy
 import secrets
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -350,6 +351,7 @@ def ingest_documents(
             summary.counts.setdefault(state, 0)
         return summary
 
+    docs = with_confirmations(cfg, docs)
     t = time.perf_counter()
     with at_step("load"):
         frames = build_frames(docs, run)
@@ -441,11 +443,28 @@ def validate_batch(
     check in SQL, Great Expectations decides them (one expectation per rule), the warehouse records
     the verdicts with their Chinese messages and aggregates the decisions; timings ``checks_sql``,
     ``validate_gx``, ``assemble`` and their sum ``validate``."""
-    from expectations.gx_runner import validate
-    from warehouse import checks, schema
+    from warehouse import schema
 
-    started = t = time.perf_counter()
+    started = time.perf_counter()
     schema.prepare(con)
+    return judge_batch(con, statutory, cfg, run, data_docs, timings, started)
+
+
+def judge_batch(
+    con: duckdb.DuckDBPyConnection,
+    statutory: Sequence[str],
+    cfg: WarehouseConfig,
+    run: RunInfo,
+    data_docs: bool,
+    timings: dict[str, float],
+    started: float | None = None,
+) -> Validation:
+    """:func:`validate_batch` on a prepared warehouse (no DDL: it may run inside the caller's transaction)."""
+    from expectations.gx_runner import validate
+    from warehouse import checks
+
+    t = time.perf_counter()
+    started = t if started is None else started
     checks.stage_batch(con, statutory)
     rows = checks.materialise_inputs(con)
     frame = checks.check_frame(con)
@@ -462,3 +481,44 @@ def validate_batch(
     timings["assemble"] = time.perf_counter() - t
     timings["validate"] = time.perf_counter() - started
     return Validation(decisions, rows, gx.evaluated_expectations, gx.data_docs)
+
+
+def revalidator(cfg: WarehouseConfig) -> Callable[[duckdb.DuckDBPyConnection, str, str, datetime], None]:
+    """``validate(con, version_id, run_id, at)`` for :func:`warehouse.confirmations.confirm_cell`: one staged
+    version validated again like an ingest run validates it (check results in ``run_checks``)."""
+
+    def validate(con: duckdb.DuckDBPyConnection, vid: str, run_id: str, at: datetime) -> None:
+        from warehouse.frames import RunInfo
+
+        judge_batch(con, [vid], cfg, RunInfo(run_id, at), False, {})
+
+    return validate
+
+
+def with_confirmations(cfg: WarehouseConfig, docs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Parse results with the OCR confirmations the warehouse holds for their documents applied
+    (a re-parse of a document a reviewer confirmed cells of keeps what the reviewer read)."""
+    ocr_docs = [d for d in docs if any(c.get("method") == "ocr" for c in d.get("cells") or [])]
+    if not ocr_docs or not cfg.db_path.exists():
+        return list(docs)
+    from warehouse.confirmations import for_documents
+    from warehouse.db import connect
+
+    con = connect(cfg.db_path, read_only=True)
+    try:
+        found = for_documents(con, [d["source"]["sha256"] for d in ocr_docs])
+    finally:
+        con.close()
+    if not found:
+        return list(docs)
+    from sources.parsing.confirm import apply_confirmations
+
+    out: list[Mapping[str, Any]] = []
+    for doc in docs:
+        confirmations = found.get(doc["source"]["sha256"])
+        if confirmations:
+            confirmed = copy.deepcopy(dict(doc))
+            apply_confirmations(confirmed, confirmations)
+            doc = confirmed
+        out.append(doc)
+    return out

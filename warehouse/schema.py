@@ -7,7 +7,8 @@ DDL derived from the same Arrow schemas, so the published shape is declared once
   every run (a few thousand rows), so the SQL checks always use the rules of the running code.
 * ``qa``: ``version_state`` (one row per report version: promoted / quarantined / rejected /
   superseded), ``check_results`` (one row per report version × rule × instance), ``waivers`` (one
-  row per waived version × rule × instance, ``*`` = every instance), ``runs`` (one row per ingest
+  row per waived version × rule × instance, ``*`` = every instance), ``ocr_confirmations`` (one row
+  per document sha256 × OCR cell a reviewer confirmed), ``runs`` (one row per ingest
   run), the check views and views of every staged version in printed shape.
 * ``pub``: the promoted report versions only — at most one per (agency_key, year) — with their
   cells, parse issues and narrative facts (copied by the promotion transaction), the view
@@ -79,6 +80,19 @@ WAIVERS = pa.schema(
     ]
 )
 
+# What a reviewer read on the page image for an OCR cell (``xxgk confirm``), keyed by the document's
+# sha256 and the cell address: it applies to every parse of the same document.
+OCR_CONFIRMATIONS = pa.schema(
+    [
+        pa.field("sha256", pa.string(), nullable=False),
+        pa.field("address", pa.string(), nullable=False),
+        pa.field("value", pa.string(), nullable=False),  # as the reviewer read it: 12, 0, /
+        pa.field("ocr_text", pa.string()),  # what OCR had read
+        pa.field("confirmed_by", pa.string()),
+        pa.field("confirmed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
 RUNS = pa.schema(
     [
         pa.field("run_id", pa.string(), nullable=False),
@@ -108,6 +122,7 @@ TABLES: dict[tuple[str, str], pa.Schema] = {
     ("qa", "check_results"): CHECK_RESULTS,
     ("qa", "version_state"): VERSION_STATE,
     ("qa", "waivers"): WAIVERS,
+    ("qa", "ocr_confirmations"): OCR_CONFIRMATIONS,
     ("qa", "runs"): RUNS,
 }
 # (schema, table) → key; only the keys in ENFORCED_KEYS are PRIMARY KEY constraints (see module docstring).
@@ -119,6 +134,7 @@ KEYS: dict[tuple[str, str], tuple[str, ...]] = {
     ("qa", "check_results"): ("version_id", "rule_id", "instance"),
     ("qa", "version_state"): ("version_id",),
     ("qa", "waivers"): ("version_id", "rule_id", "instance"),
+    ("qa", "ocr_confirmations"): ("sha256", "address"),
     ("qa", "runs"): ("run_id",),
 }
 UNENFORCED_KEYS = {("pub", "cells"), ("qa", "check_results")}

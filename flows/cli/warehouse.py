@@ -1,5 +1,5 @@
 """Warehouse commands of the ``xxgk`` CLI: ``ingest``, ``checks``, ``status``, ``waive``, ``unwaive``,
-``waivers`` (and ``bench load``).
+``waivers`` (and ``bench load``); ``confirm`` and ``confirmations`` are in :mod:`flows.cli.confirm`.
 
 :func:`register` attaches them to the lead's typer app (``flows/cli/app.py``).  Human output uses the
 Chinese labels of the templates in rich tables; ``--json`` prints machine-readable JSON on stdout.
@@ -479,6 +479,9 @@ def register(app: typer.Typer, bench: typer.Typer | None = None) -> None:
         ("waivers", waivers),
         ("publish", publish_cmd),
     ]
+    from flows.cli.confirm import confirm, confirmations
+
+    commands += [("confirm", confirm), ("confirmations", confirmations)]
     for name, fn in commands:
         app.command(name)(fn)
     if bench is not None:

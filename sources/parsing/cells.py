@@ -147,7 +147,14 @@ def verify_ocr(result: dict[str, Any]) -> list[Issue]:
             continue
         for term in _terms(inst):
             cell = cells.get(term.address or "")
-            if cell is not None and cell.get("method") == "ocr" and cell["value"] is not None:
+            # a cell a reviewer confirmed on the page image is the printed value: a failing identity on it
+            # is the publisher's (the rule reports it), not a misread
+            if (
+                cell is not None
+                and cell.get("method") == "ocr"
+                and cell["value"] is not None
+                and cell["ocr"].get("status") != "confirmed"
+            ):
                 failing.setdefault(cell["address"], []).append(check.rule_id)
     issues = []
     for address, rule_ids in failing.items():
