@@ -27,6 +27,8 @@ failed with the step and reason, refused, wrong_year) is attached to the missing
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -173,6 +175,28 @@ class ParseIssue:
     page: int | None = None
 
 
+@dataclass(frozen=True)
+class OcrCell:
+    """An OCR cell of the version shown that a person must compare with the page image: unverified
+    (an identity fails on it), or not usable (low confidence, unreadable); with the cell's image."""
+
+    address: str
+    label: str | None
+    text: str | None  # as OCR read it
+    status: str  # unverified | low_confidence | unreadable
+    page: int | None
+    crop: bytes | None  # PNG of the cell as scanned
+
+    @property
+    def status_label(self) -> str:
+        return OCR_STATUS_LABELS.get(self.status, self.status)
+
+
+OCR_STATUS_LABELS = {"unverified": "与勾稽关系不符", "low_confidence": "识别置信度低", "unreadable": "无法识别"}
+#: OCR cells shown per report (a scan with more doubtful cells is read by a person anyway).
+MAX_OCR_CELLS = 40
+
+
 @dataclass
 class AgencyStatus:
     """One expected agency in the report: its state and the version shown, with checks and warnings."""
@@ -197,6 +221,7 @@ class AgencyStatus:
     late_reason: str | None = None  # late by the acquisitions: found only after a check recorded it missing
     acquisition: str | None = None  # status code of the latest acquisition when it found nothing (missing …)
     issues: list[ParseIssue] = field(default_factory=list)  # the parser's warnings and errors on the version
+    ocr_cells: list[OcrCell] = field(default_factory=list)  # OCR cells to compare with the page image
 
     @property
     def name(self) -> str:
@@ -640,6 +665,29 @@ def parse_issues_of(con: duckdb.DuckDBPyConnection, version_ids: Sequence[str]) 
     return out
 
 
+def ocr_cells_of(con: duckdb.DuckDBPyConnection, version_ids: Sequence[str]) -> dict[str, list[OcrCell]]:
+    """Version id → its OCR cells a person must look at (at most :data:`MAX_OCR_CELLS`), with their images."""
+    if not version_ids or not has_table(con, "stg", "cells"):
+        return {}
+    out: dict[str, list[OcrCell]] = {}
+    for row in dict_rows(
+        con,
+        """
+        SELECT version_id, address, label, ocr, ocr_status, page FROM (
+          SELECT *, row_number() OVER (PARTITION BY version_id ORDER BY address) AS n FROM stg.cells
+          WHERE version_id IN (SELECT unnest(?::VARCHAR[]))
+            AND ocr_status IN ('unverified', 'low_confidence', 'unreadable'))
+        WHERE n <= ? ORDER BY version_id, address
+        """,
+        [list(version_ids), MAX_OCR_CELLS],
+    ):
+        ocr = json.loads(row["ocr"] or "{}")
+        crop = base64.b64decode(ocr["crop"]) if ocr.get("crop") else None
+        cell = OcrCell(row["address"], row["label"], ocr.get("text"), row["ocr_status"], ocr.get("page"), crop)
+        out.setdefault(row["version_id"], []).append(cell)
+    return out
+
+
 def checks_of(con: duckdb.DuckDBPyConnection, version_ids: Sequence[str]) -> dict[str, list[CheckItem]]:
     """Version id → its failing and not-assessable checks, blocking ones first, with evidence."""
     if not version_ids:
@@ -752,6 +800,7 @@ def agency_statuses(
     counts = Counter(v["agency_key"] for v in versions)
     checks = checks_of(con, [v["version_id"] for v in current.values()])
     issues = parse_issues_of(con, [v["version_id"] for v in current.values()])
+    ocr_cells = ocr_cells_of(con, [v["version_id"] for v in current.values()])
     rejected: dict[str, list[str]] = {}
     for key, reasons in _rejected(con, year, keys).items():
         rejected.setdefault(alias.get(key, key), []).extend(reasons)
@@ -767,6 +816,7 @@ def agency_statuses(
         status.late_reason = late_checks.get(agency.id)
         items = checks.get(status.version_id or "", [])
         status.issues = issues.get(status.version_id or "", [])
+        status.ocr_cells = ocr_cells.get(status.version_id or "", [])
         status.failures = [c for c in items if c.blocking]
         status.warnings = [c for c in items if not c.blocking]
         status.notes += _notes(status, rejected.get(agency.key, []), notes, today)

@@ -7,6 +7,8 @@ Sheets, all with Chinese column headers:
   column, the printed values of both sides, the message, the page and a link to the source);
 * ``缺失与逾期`` — the missing and the late reports, with the stable state codes in the last column;
 * ``解析提示`` — the parser's warnings and errors on each report shown (Chinese, with the stable code);
+* ``OCR核对`` (only when a report shown has them) — the OCR cells a person must compare with the
+  page image, with the image of each cell beside the value read and the ``xxgk confirm`` command;
 * ``地区汇总`` — per region × level, this year and the one before, the sums of the statutory figures over
   the published reports with their coverage; each figure links to its block of ``地区汇总明细``, the
   agencies behind it with their own figures;
@@ -222,6 +224,36 @@ def issues_sheet(ws: Worksheet, report: Report) -> None:
             row += 1
 
 
+OCR_HEADERS = [
+    ("机关", 26),
+    ("单元格", 30),
+    ("页", 5),
+    ("OCR 识别", 10),
+    ("问题", 14),
+    ("原件图像", 34),
+    ("确认命令", 60),
+]
+
+
+def ocr_sheet(ws: Worksheet, report: Report) -> None:
+    """``OCR核对``: each OCR cell to compare with the page image, its image anchored in the row."""
+    from openpyxl.drawing.image import Image
+
+    _header(ws, OCR_HEADERS)
+    row = 2
+    for a in report.agencies:
+        for c in a.ocr_cells:
+            command = f"xxgk confirm {a.version_id} {c.address} --value 原件数字"
+            label = f"{c.label}\n{c.address}" if c.label else c.address
+            for col, value in enumerate([a.name, label, c.page, c.text, c.status_label, None, command], start=1):
+                put(ws, row, col, value, alignment=_WRAP, border=_BORDER)
+            if c.crop is not None:
+                image = Image(io.BytesIO(c.crop))
+                ws.add_image(image, f"F{row}")
+                ws.row_dimensions[row].height = max(30.0, min(float(image.height) * 0.75 + 4, 120.0))
+            row += 1
+
+
 # ------------------------------------------------------------------------------------------ regional totals
 
 REGION_HEADERS = [("地区", 22), ("层级", 8), ("年度", 7), ("覆盖情况", 36)]
@@ -429,6 +461,8 @@ def build_workbook(report: Report) -> Workbook:
     checks_sheet(wb.create_sheet("未通过的校验"), report)
     missing_sheet(wb.create_sheet("缺失与逾期"), report)
     issues_sheet(wb.create_sheet("解析提示"), report)
+    if any(a.ocr_cells for a in report.agencies):
+        ocr_sheet(wb.create_sheet("OCR核对"), report)
     regions_sheets(wb.create_sheet("地区汇总"), wb.create_sheet(DETAIL_SHEET), report)
     tables_sheet(wb.create_sheet("已发布表二表三表四"), report)
     for ws in wb.worksheets:

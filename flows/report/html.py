@@ -112,7 +112,8 @@ def report_title(report: Report) -> str:
 
 
 def render_html(report: Report, images: Mapping[str, str] | None = None, *, embed_font: bool = False) -> str:
-    """The report as one HTML page; ``images`` maps chart names to ``src`` values (cid: or data:).
+    """The report as one HTML page; ``images`` maps chart names to ``src`` values (cid: or data:), and
+    the names of OCR cell crops (:func:`crop_name`) to theirs.
 
     ``embed_font`` puts the subset of the packaged Chinese font for the page's characters into the page
     (``flows.report.fonts``): the folder output reads on a machine without CJK fonts.
@@ -126,8 +127,30 @@ def render_html(report: Report, images: Mapping[str, str] | None = None, *, embe
     return _render(report, images, css) if css else page
 
 
+def crop_name(version_id: str | None, address: str) -> str:
+    """The image name of an OCR cell's crop among the report's images (``ocr-<version>-<address>``)."""
+    return f"{CROP_PREFIX}{version_id}-{address}"
+
+
+CROP_PREFIX = "ocr-"
+
+
+def crop_images(report: Report) -> dict[str, bytes]:
+    """Image name → PNG of every OCR cell to compare with the page image, of the reports shown as failing."""
+    return {
+        crop_name(a.version_id, c.address): c.crop
+        for a in report.with_failures or []
+        for c in a.ocr_cells
+        if c.crop is not None
+    }
+
+
 def _render(report: Report, images: Mapping[str, str] | None, font_css: str) -> str:
     from markupsafe import Markup
+
+    images = dict(images or {})
+    crops = {name: src for name, src in images.items() if name.startswith(CROP_PREFIX)}
+    charts = {name: src for name, src in images.items() if not name.startswith(CROP_PREFIX)}
 
     env = _env()
     checks = env.get_template("checks.html.j2")
@@ -145,7 +168,9 @@ def _render(report: Report, images: Mapping[str, str] | None, font_css: str) -> 
         failing=report.with_failures,
         missing_or_late=[a for a in report.agencies if a.state == "missing" or a.late],
         warned=[a for a in report.agencies if a.warnings],
-        images=dict(images or {}),
+        images=charts,
+        crops=crops,
+        crop_name=crop_name,
         chart_titles=CHART_TITLES,
         state_labels=STATE_LABELS,
         kind_labels=KIND_LABELS,
@@ -210,6 +235,12 @@ def render_text(report: Report) -> str:
     for a in report.with_failures or []:
         lines.append(f"  {a.name}（{STATE_LABELS[a.state]}）{a.link or ''}")
         lines += _check_lines(a.failures)
+        for c in a.ocr_cells:
+            lines.append(
+                f"    OCR 待核对 {c.label or c.address}（{c.address}，第 {c.page or '?'} 页）："
+                f"识别为 {c.text or '（无）'}，{c.status_label}；"
+                f"核对原件后：xxgk confirm {a.version_id} {c.address} --value 原件数字"
+            )
     if not report.with_failures:
         lines.append("  无")
     lines += ["", "二、缺失与逾期发布的报告"]

@@ -173,9 +173,9 @@ def email_content(report: Report) -> Content:
     """Subject, plain text, HTML with ``cid:`` images, the images and the workbook of ``report``."""
     from flows.report.charts import render_charts
     from flows.report.excel import workbook_bytes
-    from flows.report.html import render_html, render_text
+    from flows.report.html import crop_images, render_html, render_text
 
-    charts = render_charts(report)
+    charts = render_charts(report) | crop_images(report)
     cids = {name: content_id(name) for name in charts}
     html = render_html(report, {name: f"cid:{cid}" for name, cid in cids.items()})
     return Content(
@@ -193,13 +193,14 @@ def write_folder(report: Report, out_dir: str | Path) -> dict[str, Path]:
     ``.xlsx`` into ``out_dir``."""
     from flows.report.charts import render_charts
     from flows.report.excel import workbook_bytes
-    from flows.report.html import data_uris, render_html
+    from flows.report.html import crop_images, data_uris, render_html
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"report-{safe_filename(report.office.id, 60)}-{report.year}"
     html = out / f"{stem}.html"
-    html.write_text(render_html(report, data_uris(render_charts(report)), embed_font=True), encoding="utf-8")
+    images = data_uris(render_charts(report) | crop_images(report))
+    html.write_text(render_html(report, images, embed_font=True), encoding="utf-8")
     xlsx = out / f"{stem}.xlsx"
     xlsx.write_bytes(workbook_bytes(report))
     return {"html": html, "xlsx": xlsx}

@@ -101,5 +101,15 @@ def parse_document(doc: Document) -> dict[str, Any]:
     # Figures the narrative states (收到申请N件 …), checked against the tables at validation time.
     result["narrative"] = narrative_facts(doc.text)
     issues += verify_ocr(result)
+    keep_crops(result)
     result["issues"] = [i.to_json() for i in issues]
     return result
+
+
+def keep_crops(result: dict[str, Any]) -> None:
+    """Drop the cell images of OCR cells read cleanly: a crop stays only where a person must look
+    (``unverified``, ``low_confidence``, ``unreadable``), so the result stays small."""
+    for cell in result.get("cells") or []:
+        ocr = cell.get("ocr")
+        if ocr and ocr.get("status") == "ok":
+            ocr.pop("crop", None)

@@ -8,6 +8,7 @@ a statutory template.  Nothing here does I/O.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,9 +44,12 @@ class CellSource:
     confidence: float | None
     status: str = "ok"  # ok | low_confidence | unreadable
     method: str = "ocr"
+    #: The cell's image as scanned (greyscale PNG, at most CROP_WIDTH px wide) for a value cell, so a
+    #: person can compare it with the value read; kept in the parse result only where one must look.
+    crop: bytes | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "method": self.method,
             "page": self.page,
             "box": [round(v, 1) for v in self.box],
@@ -53,6 +57,9 @@ class CellSource:
             "confidence": None if self.confidence is None else round(self.confidence, 4),
             "status": self.status,
         }
+        if self.crop is not None:
+            out["crop"] = base64.b64encode(self.crop).decode("ascii")
+        return out
 
 
 @dataclass(frozen=True)

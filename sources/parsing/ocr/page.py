@@ -13,7 +13,7 @@ import re
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -27,6 +27,9 @@ from sources.parsing.readers.pdf import is_footer_line, table_blocks
 MIN_CONFIDENCE = 0.90
 #: A page skewed by more than this (degrees) is read as it is: the measure is not trusted.
 _MAX_SKEW = 3.0
+#: A value cell's crop (the evidence a person compares with the value read) is at most this wide.
+CROP_WIDTH = 360
+_CROP_MARGIN = 6  # pixels of the scan kept around a cell: its ruling lines show where it ends
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 Rect = tuple[float, float, float, float]
@@ -108,7 +111,7 @@ def read_page(grey: np.ndarray, number: int, scale: float) -> OcrPage:
     char_h = statistics.median([b.height for b in boxes]) if boxes else 30.0
     level = grid.deskew(grey, angle)
     ink = grid.binarize(level)
-    page = _Page(number, scale, inverse, level, ink, char_h)
+    page = _Page(number, scale, inverse, level, ink, char_h, grey)
     tables: list[OcrTable] = []
     free = list(boxes)
     for g in grid.find_grids(ink, char_h):
@@ -172,6 +175,7 @@ class _Page:
     level: np.ndarray  # deskewed greyscale
     ink: np.ndarray  # deskewed, binarised
     char_h: float
+    grey: np.ndarray | None = None  # as scanned (word-table cells are cropped from it)
 
     def to_page(self, rect: Rect, deskewed: bool = False) -> Rect:
         """A pixel rectangle (of the scanned image, or of the deskewed frame) in page coordinates."""
@@ -183,8 +187,35 @@ class _Page:
         return (rect[0] * self.scale, rect[1] * self.scale, rect[2] * self.scale, rect[3] * self.scale)
 
     def cell(self, rect: Rect, boxes: Sequence[_Box], ruled: bool = True) -> tuple[str, CellSource]:
-        """The text of one cell and its provenance, from the boxes inside it (or a second look at a
-        ruled cell's crop, ``rect`` in the deskewed frame)."""
+        """The text of one cell and its provenance (with the cell's image for a value cell), from the
+        boxes inside it (or a second look at a ruled cell's crop, ``rect`` in the deskewed frame)."""
+        text, source = self._read(rect, boxes, ruled)
+        if (text.strip() or source.status != "ok") and not _CJK.search(text):
+            source = replace(source, crop=self._crop(rect if ruled else None, boxes))
+        return text, source
+
+    def _crop(self, rect: Rect | None, boxes: Sequence[_Box]) -> bytes | None:
+        """The PNG of a cell as scanned: the ruled cell (deskewed frame) or its boxes (scanned image)."""
+        if rect is not None and rect[2] > rect[0]:
+            image = self.level
+        elif boxes and self.grey is not None:
+            image, rect = self.grey, _union([b.box for b in boxes])
+        else:
+            return None
+        h, w = image.shape[:2]
+        m = _CROP_MARGIN
+        x0, top = max(int(rect[0]) - m, 0), max(int(rect[1]) - m, 0)
+        x1, bottom = min(int(rect[2]) + m + 1, w), min(int(rect[3]) + m + 1, h)
+        crop = image[top:bottom, x0:x1]
+        if crop.size == 0:
+            return None
+        if crop.shape[1] > CROP_WIDTH:
+            k = CROP_WIDTH / crop.shape[1]
+            crop = cv2.resize(crop, (CROP_WIDTH, max(int(crop.shape[0] * k), 1)), interpolation=cv2.INTER_AREA)
+        ok, png = cv2.imencode(".png", crop, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        return png.tobytes() if ok else None
+
+    def _read(self, rect: Rect, boxes: Sequence[_Box], ruled: bool) -> tuple[str, CellSource]:
         if boxes:
             text = "\n".join("".join(b.text.strip() for b in line) for line in _lines(boxes, self.char_h))
             confidence: float | None = min(b.confidence for b in boxes)

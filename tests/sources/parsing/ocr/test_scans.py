@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import ocrkit
 import pytest
 
@@ -50,6 +51,22 @@ def test_the_publishers_error_on_ocr_cells_is_unverified_not_blamed(scanned):
     assert {i["address"] for i in scanned["issues"] if i["code"] == "ocr_unverified"} == unverified
     checks = {(c.rule_id, c.outcome) for c in evaluate_report(scanned)}
     assert ("S_OCR_VERIFIED", "fail") in checks
+
+
+def test_cells_a_person_must_look_at_carry_their_image(scanned):
+    import base64
+    import io
+
+    from PIL import Image
+
+    cells = {c["address"]: c for c in scanned["cells"]}
+    with_crop = {a for a, c in cells.items() if "crop" in c["ocr"]}
+    assert with_crop == {a for a, c in cells.items() if c["ocr"]["status"] != "ok"}  # only where one must look
+    for address in with_crop:
+        image = Image.open(io.BytesIO(base64.b64decode(cells[address]["ocr"]["crop"])))
+        assert image.format == "PNG" and image.mode == "L" and 8 <= image.width <= 360 and 8 <= image.height <= 200
+        dark = int((np.asarray(image) < 100).sum())
+        assert dark > 10, address  # the printed figure (and the cell's rules) are in the crop
 
 
 def test_png_page_with_a_damaged_digit_never_gives_a_wrong_verified_number(tmp_path):
