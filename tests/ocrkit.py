@@ -146,3 +146,52 @@ def parse_in_child(data: bytes, name: str, tmp_path: Path) -> dict[str, Any]:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def grid_image(grid: Any, *, size: int = 16, row_height: int = 34) -> Any:
+    """A statutory table (``factory`` grid: merged cells as printed) drawn as a screenshot would show it:
+    black rules on white, labels left, figures centred, greyscale PIL image."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(cjk_font(), size=size)
+    cells = factory.place(grid)
+    widths = [70] * grid.ncols
+    for _r, c, cell in cells:
+        if cell.colspan == 1:
+            longest = max((font.getlength(t) for t in cell.text.split("\n")), default=0)
+            widths[c] = max(widths[c], int(longest) + 24)
+    xs = [10]
+    for w in widths:
+        xs.append(xs[-1] + w)
+    heights = [
+        row_height * max(1, max((cell.text.count("\n") + 1 for r2, _c, cell in cells if r2 == r), default=1))
+        for r in range(len(grid.rows))
+    ]
+    ys = [10]
+    for h in heights:
+        ys.append(ys[-1] + h)
+    img = Image.new("L", (xs[-1] + 10, ys[-1] + 10), 255)
+    draw = ImageDraw.Draw(img)
+    for r, c, cell in cells:
+        x0, x1 = xs[c], xs[min(c + cell.colspan, grid.ncols)]
+        y0, y1 = ys[r], ys[min(r + cell.rowspan, len(grid.rows))]
+        draw.rectangle([x0, y0, x1, y1], outline=0, width=2)
+        lines = cell.text.split("\n") if cell.text else []
+        for i, line in enumerate(lines):
+            w = font.getlength(line)
+            x = x0 + 10 if cell.kind != "value" and w + 20 < x1 - x0 else x0 + (x1 - x0 - w) / 2
+            y = y0 + (y1 - y0) / 2 - len(lines) * size * 0.65 + i * size * 1.3
+            draw.text((x, y), line, fill=0, font=font)
+    return img
+
+
+def html_with_table_image(facts: dict[str, Any], table: str = "t3", src: str = "t3.png") -> tuple[bytes, bytes]:
+    """The report as an HTML page whose ``table`` (t2/t3/t4) is an ``<img src>`` (a screenshot), and the PNG."""
+    import re
+
+    html = factory.render(facts, "html").decode("utf-8")
+    spans = [(m.start(), html.index("</table>", m.start()) + len("</table>")) for m in re.finditer("<table", html)]
+    start, end = spans[{"t2": 0, "t3": 1, "t4": 2}[table]]
+    page = html[:start] + f'<p><img src="{src}" alt="表格"></p>' + html[end:]
+    png = image_bytes(grid_image(factory.grids(facts["cells"])[table]), "PNG")
+    return page.encode("utf-8"), png

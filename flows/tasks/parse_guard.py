@@ -129,15 +129,25 @@ def failed(sha: str, label: str, reason: str) -> dict[str, Any]:
     return {"source": {"sha256": sha, "path": label}, PARSE_FAILED: reason}
 
 
+def body_images(archive: Any, sha: str) -> dict[str, bytes] | None:
+    """The images the fetcher archived for report page ``sha`` (``src`` as written → bytes), for OCR."""
+    memo = archive.memo_get("body_images", sha)
+    if not memo or not memo.get("images"):
+        return None
+    return {src: archive.get(image) for src, image in memo["images"] if archive.has(image)}
+
+
 def parse_here(sha: str, label: str, archive_root: str, limits: Any) -> dict[str, Any]:
-    """Parse one archived document in this process within ``limits``; a crash of the parser becomes
+    """Parse one archived document (with the body images fetched with it) in this process within
+    ``limits``; a crash of the parser becomes
     a dict marked :data:`PARSE_FAILED` (the parser reports unreadable files itself: this is a bug or a
     lost archive object)."""
     from sources.fetching.archive import Archive
     from sources.parsing.parse import parse_bytes
 
     try:
-        return parse_bytes(Archive(archive_root).get(sha), label, limits=limits)
+        archive = Archive(archive_root)
+        return parse_bytes(archive.get(sha), label, limits=limits, images=body_images(archive, sha))
     except Exception as exc:
         text = str(exc).strip().splitlines()
         return failed(sha, label, f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": "))

@@ -57,6 +57,8 @@ OK_STATUSES = ("fetched", "not_modified")
 _REDIRECTS = {301, 302, 303, 307, 308}
 _RETRYABLE = {429, 500, 502, 503, 504}
 _MISSING = {404, 410}
+#: An image of a report body larger than this is not handed to OCR (a table screenshot is far smaller).
+MAX_IMAGE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -458,7 +460,29 @@ class Fetcher:
         if info.error and not info.report_like:
             return self._result(hop, status="soft_error", reason=info.error, kind=kind, report_like=False)
         reason = None if info.report_like else "HTML page without recognisable report content"
+        if info.report_like:
+            self._body_images(hop, ctype, allowed)
         return self._result(hop, kind=kind, report_like=info.report_like, reason=reason)
+
+    def _body_images(self, hop: _Hop, content_type: str | None, allowed: Sequence[str]) -> None:
+        """Fetch the images of a report page whose own tables lack a statutory table (tables pasted as
+        pictures) into the archive, like attachments: only from ``allowed`` hosts, at most
+        MAX_BODY_IMAGES, each at most MAX_IMAGE_BYTES; the page's list of ``(src as written, sha256)``
+        is kept in the archive (memo ``body_images`` of the page's sha256) for the parser."""
+        from sources.parsing.readers.body_images import image_sources
+
+        if hop.body is None or hop.entry is None:
+            return
+        found: list[list[str]] = []
+        for src in image_sources(hop.body, content_type):
+            url = urljoin(hop.final_url or hop.url, src)
+            if urlsplit(url).scheme not in ("http", "https"):
+                continue
+            image = self._get(url, allowed)  # refused off the allow-list, polite, bounded, archived
+            self._record(self._result(image, kind="image" if image.body is not None else None))
+            if image.body is not None and image.entry is not None and len(image.body) <= MAX_IMAGE_BYTES:
+                found.append([src, image.entry.sha256])
+        self.archive.memo_put("body_images", hop.entry.sha256, {"images": found})
 
     def _follow(self, page: FetchResult, link: str, allowed: Sequence[str], year: int | None) -> FetchResult:
         """Fetch the attachment ``link`` of wrapper ``page``; the result describes the attachment."""

@@ -13,6 +13,7 @@ import hashlib
 import os
 import stat
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,14 @@ def _error_result(source: dict[str, Any], code: str, message: str) -> dict[str, 
 
 
 def parse_bytes(
-    data: bytes, path: str, content_type: str | None = None, limits: ReadLimits = DEFAULT_LIMITS
+    data: bytes,
+    path: str,
+    content_type: str | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+    images: Mapping[str, bytes] | None = None,
 ) -> dict[str, Any]:
     """Parse one document's bytes; ``path`` is only recorded (the format comes from the bytes).
+    ``images``: the images an HTML page's body shows (fetched with it), by their ``src`` as written.
 
     Every read is bounded by ``limits`` (the parse clock starts here); a limit reached gives an
     object with ``error`` set and the limit's code (``too_large``, ``parse_timeout`` …).
@@ -41,7 +47,7 @@ def parse_bytes(
     started = time.perf_counter()
     limits = limits.started()
     try:
-        doc = read_document(data, content_type=content_type, limits=limits)
+        doc = read_document(data, content_type=content_type, limits=limits, images=images)
         limits.extended(doc.ocr_pages * limits.ocr_page_seconds).check_time("读取完成后")
     except UnreadableDocument as exc:
         # only an unreadable file needs the sniffed format for its record; a read one knows its own

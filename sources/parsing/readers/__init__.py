@@ -13,6 +13,7 @@ import codecs
 import io
 import re
 import zipfile
+from collections.abc import Mapping
 
 from sources.parsing.document import Document, Issue, UnreadableDocument
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
@@ -206,8 +207,14 @@ def _from_wide(data: bytes, codec: str, bom: int) -> tuple[bytes, Issue | None]:
     return text.encode("utf-8"), Issue("encoding_guessed", "info", f"文本没有字节序标记，按 {codec.upper()} 解码")
 
 
-def read_document(data: bytes, content_type: str | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
-    """Bytes → Document, the reader chosen by :func:`sniff_format` (``content_type`` gives an HTML charset).
+def read_document(
+    data: bytes,
+    content_type: str | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+    images: Mapping[str, bytes] | None = None,
+) -> Document:
+    """Bytes → Document, the reader chosen by :func:`sniff_format` (``content_type`` gives an HTML charset;
+    ``images``: the images an HTML page's body shows, fetched, by their ``src`` as written).
 
     UTF-16/32 text (HTML or plain) is decoded first and read as the same text in UTF-8; every
     reader is bounded by ``limits``.
@@ -221,7 +228,7 @@ def read_document(data: bytes, content_type: str | None = None, limits: ReadLimi
         if wide is not None:
             data, issue = _from_wide(data, *wide)
             # now UTF-8 whatever its <meta charset> says
-            doc = read_document(data, "text/html; charset=utf-8" if fmt == "html" else None, limits)
+            doc = read_document(data, "text/html; charset=utf-8" if fmt == "html" else None, limits, images)
             if issue is not None:
                 doc.issues.insert(0, issue)
             return doc
@@ -248,7 +255,7 @@ def read_document(data: bytes, content_type: str | None = None, limits: ReadLimi
     if fmt == "html":
         from sources.parsing.readers.html import read_html
 
-        return read_html(data, content_type, limits)
+        return read_html(data, content_type, limits, images)
     if fmt == "text":
         from sources.parsing.readers.text import read_text
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import lxml.html
@@ -39,7 +40,8 @@ from lxml import etree
 from sources.parsing.document import Document, Issue, Row, UnreadableDocument
 from sources.parsing.labels import clean_lines
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
-from sources.parsing.readers import is_layout_row, wide_encoding
+from sources.parsing.readers import body_images, is_layout_row, wide_encoding
+from sources.parsing.readers.body_images import BodyImages
 from sources.parsing.readers.pipes import has_pipe_table, pipe_rows
 
 # --------------------------------------------------------------------------------------- encoding
@@ -427,6 +429,7 @@ class _Walker:
     rows: list[Row] = field(default_factory=list)
     tables: int = 0
     pre: int = 0  # inside <pre>: source line breaks are kept
+    images: BodyImages | None = None  # set: <img> of the body are read by OCR where they stand
 
     # -- boilerplate ---------------------------------------------------------------------------
     def _is_boilerplate(self, el, tag: str) -> bool:
@@ -474,6 +477,9 @@ class _Walker:
             return
         if tag == "br":
             out.append("\n")
+            return
+        if tag == "img" and doc and self.images is not None:
+            self.tables += self.images.read(el.get("src") or "", self.tables, out, self.rows)
             return
         if tag == "table":
             if doc and not self._is_boilerplate(el, tag):
@@ -629,8 +635,17 @@ def _parse_tree(text: str):
     return root, too_deep
 
 
-def read_html(data: bytes, content_type: str | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
+def read_html(
+    data: bytes,
+    content_type: str | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+    images: Mapping[str, bytes] | None = None,
+) -> Document:
     """HTML bytes (any common Chinese encoding) → Document(format="html").
+
+    Images of the body (``images``: the fetched ones by their ``src`` as written; ``data:`` URIs
+    are decoded here) are read by OCR where they stand when the page's own tables lack a
+    statutory table (:mod:`sources.parsing.readers.body_images`).
 
     Bounded by ``limits``: the size (``too_large``), the nesting (wrappers deeper than
     ``html_depth`` are flattened, see :func:`flatten_nesting`; ``too_deep`` only when the tree is
@@ -669,4 +684,14 @@ def read_html(data: bytes, content_type: str | None = None, limits: ReadLimits =
     rows = walker.rows
     if has_pipe_table(lines):  # a converter's Markdown pasted into <p>/<pre>: its pipe tables, after the HTML ones
         rows = rows + pipe_rows(lines)
-    return Document(format="html", text="\n".join(lines), rows=rows, issues=issues, title=_title(root))
+    doc = Document(format="html", text="\n".join(lines), rows=rows, issues=issues, title=_title(root))
+    if body_images.wanted(doc.rows, [img.get("src") or "" for img in body.iter("img")], images):
+        # tables pasted as pictures: walk again, reading the images where they stand
+        reader = BodyImages(images or {}, limits)
+        walker = _Walker(body_len=walker.body_len, images=reader)
+        parts = []
+        walker.node(body, parts, doc=True)
+        lines = clean_lines("".join(parts))
+        rows = walker.rows + (pipe_rows(lines) if has_pipe_table(lines) else [])
+        doc = reader.document(doc, "\n".join(lines), rows)
+    return doc

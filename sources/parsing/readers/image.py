@@ -1,4 +1,5 @@
-"""Image reader: a PNG, JPEG or TIFF file (a photographed or scanned report) → Document, by OCR.
+"""Image reader: a PNG, JPEG or TIFF file (a photographed or scanned report) → Document, by OCR; and
+one image inside a report body (an HTML page or a DOCX whose tables were pasted as pictures) → rows.
 
 Every frame of the file is one page (multi-page TIFF); page coordinates of the cells'
 provenance are the image's pixels.  Nothing here does I/O.
@@ -7,10 +8,11 @@ provenance are the image's pixels.  Nothing here does I/O.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 
-from sources.parsing.document import Document, Issue, UnreadableDocument
+from sources.parsing.document import Document, Issue, Row, UnreadableDocument
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
 
 #: At most this many frames of one file are read.
@@ -58,3 +60,53 @@ def read_image(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
         ocr_pages=len(pages),
         ocr_seconds=sum(p.seconds for p in pages),
     )
+
+
+# ------------------------------------------------------------------------ images inside a report body
+
+#: At most this many images inside one HTML or DOCX body are read by OCR.
+MAX_BODY_IMAGES = 12
+#: A body image narrower or lower than this (pixels) is a logo, an icon or a seal, never a statutory table.
+MIN_TABLE_WIDTH, MIN_TABLE_HEIGHT = 300, 100
+
+
+@dataclass
+class BodyImage:
+    """What OCR read in one image of a report body: its text, its table rows (tables numbered from
+    0, ``page`` = the image's number in the body), and the figures for the bench."""
+
+    number: int
+    text: str
+    rows: list[Row]
+    boxes: int
+    seconds: float
+
+
+def table_sized(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> bool:
+    """Whether an embedded image may hold a table: decodable, at least MIN_TABLE_WIDTH × MIN_TABLE_HEIGHT
+    and within the pixel bound (read from the image header only: nothing is decoded)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            w, h = img.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return False
+    return w >= MIN_TABLE_WIDTH and h >= MIN_TABLE_HEIGHT and w * h <= limits.part_bytes
+
+
+def read_body_image(data: bytes, number: int, limits: ReadLimits = DEFAULT_LIMITS) -> BodyImage | None:
+    """OCR one image of a report body (a table pasted as a screenshot); None when it cannot hold a
+    table (see :func:`table_sized`) or cannot be decoded.  Its cells carry their provenance with
+    ``page`` = ``number`` and boxes in the image's pixels.  Raises :class:`ocr.OcrUnavailable`."""
+    from sources.parsing import ocr
+    from sources.parsing.readers.pdf import ocr_tables, tables_to_rows
+
+    if not table_sized(data, limits):
+        return None
+    try:
+        frame = _frames(data, limits)[0]
+    except (UnreadableDocument, IndexError):
+        return None
+    (page,) = ocr.read_pages([(number, frame, 1.0)], limits.extended(limits.ocr_page_seconds).check_time)
+    return BodyImage(number, page.text, tables_to_rows(ocr_tables([page])), page.boxes, page.seconds)

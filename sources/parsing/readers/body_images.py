@@ -1,0 +1,151 @@
+"""Images inside a report body — an HTML page or a DOCX whose statutory tables were pasted as
+pictures — read by OCR where they stand, so their rows reach the assembler in reading order.
+
+Cheap first: the body's images are read only when its own tables lack a statutory table
+(:func:`missing_tables`), only images that can hold a table (at least 300 × 100 pixels, read from
+the image header), and at most :data:`~sources.parsing.readers.image.MAX_BODY_IMAGES` of them.
+Every cell read carries its OCR provenance with ``page`` = the image's number in the body.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from sources.parsing.document import Document, Issue, Row
+from sources.parsing.limits import ReadLimits
+from sources.parsing.readers.image import MAX_BODY_IMAGES, BodyImage, read_body_image
+
+#: A statutory table is in the rows when one of its anchor labels is (表二 规章, 表三 本年新收, 表四 行政复议).
+ANCHORS = {"t2": "规章", "t3": "本年新收", "t4": "行政复议"}
+
+
+def missing_tables(rows: Iterable[Row]) -> set[str]:
+    """The statutory tables (t2, t3, t4) none of whose anchor labels is in a cell of ``rows``."""
+    missing = set(ANCHORS)
+    for row in rows:
+        for cell in row.cells:
+            for table in [t for t in missing if ANCHORS[t] in cell]:
+                missing.discard(table)
+        if not missing:
+            break
+    return missing
+
+
+def data_uri(src: str) -> bytes | None:
+    """The bytes of a ``data:image/…;base64,`` source, None for any other or a broken one."""
+    head, _, payload = src.partition(",")
+    if not (head.startswith("data:image/") and head.endswith(";base64")):
+        return None
+    try:
+        return base64.b64decode(payload, validate=False)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def wanted(rows: Sequence[Row], sources: Iterable[str], fetched: Mapping[str, bytes] | None) -> bool:
+    """Whether the body's images are worth OCR: a statutory table is missing from its own tables and
+    one of its images is at hand (fetched, or a ``data:`` URI)."""
+    sources = [s.strip() for s in sources]
+    at_hand = any(s in (fetched or {}) or s.startswith("data:image/") for s in sources)
+    return at_hand and bool(missing_tables(rows))
+
+
+@dataclass
+class BodyImages:
+    """Reads the images of one body as the walk meets them (``fetched``: bytes by ``src`` as written)."""
+
+    fetched: Mapping[str, bytes]
+    limits: ReadLimits
+    done: list[tuple[str, BodyImage]] = field(default_factory=list)
+    skipped: int = 0  # images past MAX_BODY_IMAGES
+    unavailable: str | None = None
+
+    def read(self, src: str, first_table: int, out: list[str], rows: list[Row]) -> int:
+        """OCR image ``src`` (if at hand and table-sized): its text into ``out``, its rows into ``rows``
+        with tables numbered from ``first_table``; returns the number of tables it added."""
+        src = src.strip()
+        data = self.fetched.get(src)
+        if data is None:
+            data = data_uri(src)
+        if data is None or self.unavailable is not None:
+            return 0
+        if len(self.done) >= MAX_BODY_IMAGES:
+            self.skipped += 1
+            return 0
+        from sources.parsing.ocr import OcrUnavailable
+
+        try:
+            image = read_body_image(data, len(self.done) + 1, self.limits)
+        except OcrUnavailable as exc:
+            self.unavailable = str(exc)
+            return 0
+        if image is None:
+            return 0
+        self.done.append((src, image))
+        out.append("\n" + image.text + "\n")
+        tables = sorted({r.table for r in image.rows if r.table is not None})
+        number = {t: first_table + i for i, t in enumerate(tables)}
+        rows.extend(replace(r, table=number.get(r.table) if r.table is not None else None) for r in image.rows)
+        return len(tables)
+
+    def document(self, doc: Document, text: str, rows: list[Row]) -> Document:
+        """``doc`` with the text and rows of the walk that read the images, and what OCR did."""
+        issues = list(doc.issues)
+        for src, image in self.done:
+            shown = src if not src.startswith("data:") else "data: URI"
+            issues.append(
+                Issue(
+                    "ocr_page",
+                    "info",
+                    f"Image {image.number} of the body ({shown[:120]}) was read by OCR ({image.boxes} text lines).",
+                    page=image.number,
+                )
+            )
+        if self.skipped:
+            issues.append(
+                Issue(
+                    "ocr_needed",
+                    "warning",
+                    f"{self.skipped} more image(s) of the body were not read (at most {MAX_BODY_IMAGES} are)",
+                )
+            )
+        if self.unavailable:
+            issues.append(Issue("ocr_unavailable", "warning", f"images of the body were not read: {self.unavailable}"))
+        return replace(
+            doc,
+            text=text,
+            rows=rows,
+            issues=issues,
+            ocr_pages=doc.ocr_pages + len(self.done),
+            ocr_seconds=doc.ocr_seconds + sum(i.seconds for _, i in self.done),
+        )
+
+
+def image_sources(data: bytes, content_type: str | None = None) -> list[str]:
+    """The ``src`` (as written) of the images an HTML report page's body shows that are worth fetching
+    for OCR: only when the page's own tables lack a statutory table; ``data:`` URIs left out (they
+    travel inside the page), duplicates once, at most MAX_BODY_IMAGES in document order."""
+    from sources.parsing.document import UnreadableDocument
+    from sources.parsing.readers.html import read_html
+
+    try:
+        doc = read_html(data, content_type)
+    except UnreadableDocument:
+        return []
+    if not missing_tables(doc.rows) or "<img" not in data.decode("latin-1").lower():
+        return []
+    import lxml.html
+
+    try:
+        root = lxml.html.document_fromstring(data)
+    except (ValueError, lxml.etree.ParserError):
+        return []
+    found: list[str] = []
+    for img in root.iter("img"):
+        src = (img.get("src") or "").strip()
+        if src and not src.startswith("data:") and src not in found:
+            found.append(src)
+    return found[:MAX_BODY_IMAGES]
