@@ -195,3 +195,23 @@ def html_with_table_image(facts: dict[str, Any], table: str = "t3", src: str = "
     page = html[:start] + f'<p><img src="{src}" alt="表格"></p>' + html[end:]
     png = image_bytes(grid_image(factory.grids(facts["cells"])[table]), "PNG")
     return page.encode("utf-8"), png
+
+
+def docx_with_table_picture(
+    facts: dict[str, Any], table: str = "t3", picture_cells: dict[str, Any] | None = None
+) -> bytes:
+    """The report as a DOCX whose ``table`` (t2/t3/t4) is a picture pasted where the table stood (drawn
+    from ``picture_cells`` when given: a picture printing other figures than the facts)."""
+    import docx
+    from docx.shared import Cm
+
+    document = docx.Document(io.BytesIO(factory.render(facts, "docx")))
+    tbl = document.tables[{"t2": 0, "t3": 1, "t4": 2}[table]]
+    png = image_bytes(grid_image(factory.grids(picture_cells or facts["cells"])[table]), "PNG")
+    paragraph = document.add_paragraph()
+    paragraph.add_run().add_picture(io.BytesIO(png), width=Cm(16))
+    tbl._element.addprevious(paragraph._element)
+    tbl._element.getparent().remove(tbl._element)
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()

@@ -33,7 +33,8 @@ from lxml import etree
 from sources.parsing.document import Document, Row, UnreadableDocument
 from sources.parsing.labels import clean_lines
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
-from sources.parsing.readers import OLE_MAGIC, is_layout_row, ole_kind
+from sources.parsing.readers import OLE_MAGIC, body_images, is_layout_row, ole_kind
+from sources.parsing.readers.body_images import BodyImages
 
 _W_MAIN = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W_STRICT = "http://purl.oclc.org/ooxml/wordprocessingml/main"
@@ -183,6 +184,7 @@ class _Walker:
         self.rows: list[Row] = []
         self.tables = 0
         self.first_paragraph: str | None = None
+        self.images: BodyImages | None = None  # set: pictures are read by OCR where they stand
 
     # -- paragraphs ----------------------------------------------------------------------------
     def _on(self, el) -> bool:
@@ -208,6 +210,9 @@ class _Walker:
             elif isinstance(tag, str) and not tag.endswith("}instrText") and not tag.endswith("}delText"):
                 # w:drawing / w:pict / w:object / mc:AlternateContent: text boxes hold paragraphs.
                 self._textboxes(child, out)
+                if self.images is not None:  # a picture: a table pasted as an image, read where it stands
+                    for rid in picture_ids(child):
+                        self.tables += self.images.read(rid, self.tables, out, self.rows)
 
     def _textboxes(self, el, out: list[str]) -> None:
         """Paragraphs of the text boxes under ``el`` (a drawing, VML picture or markup-compatibility block)."""
@@ -389,4 +394,56 @@ def read_docx(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
                 "too_deep", "Word 文件嵌套过深，无法读取：文件异常，请人工检查或另存为新文件"
             ) from exc
     text = "\n".join(clean_lines("".join(out)))
-    return Document(format="docx", text=text, rows=walker.rows, pages=pages, title=walker.first_paragraph)
+    doc = Document(format="docx", text=text, rows=walker.rows, pages=pages, title=walker.first_paragraph)
+    if body is None:
+        return doc
+    ids = list(dict.fromkeys(picture_ids(body)))
+    if not ids or not body_images.missing_tables(doc.rows):
+        return doc
+    # the text lacks a statutory table and the body shows pictures: read them where they stand
+    reader = BodyImages(_pictures(data, part, ids, limits), limits)
+    walker, out = _Walker(ns), []
+    walker.images = reader
+    walker.body(body, out)
+    return reader.document(doc, "\n".join(clean_lines("".join(out))), walker.rows)
+
+
+_BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
+_R_EMBED = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}embed"
+_V_IMAGEDATA = "{urn:schemas-microsoft-com:vml}imagedata"
+_R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def picture_ids(el) -> list[str]:
+    """Relationship ids of the pictures under ``el`` (DrawingML ``a:blip`` or VML ``v:imagedata``)."""
+    ids = [b.get(_R_EMBED) for b in el.iter(_BLIP)] + [v.get(_R_ID) for v in el.iter(_V_IMAGEDATA)]
+    return [i for i in ids if i]
+
+
+def _pictures(data: bytes, part: str, ids: list[str], limits: ReadLimits) -> dict[str, bytes]:
+    """The bytes of the first MAX_BODY_IMAGES pictures ``ids`` of the main part (each bounded like a
+    part); a picture that cannot be read is left out (its table stays unread, never guessed)."""
+    from sources.parsing.readers.image import MAX_BODY_IMAGES
+
+    zf, _ = _open_package(data, limits)
+    rels_name = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+    out: dict[str, bytes] = {}
+    with zf:
+        try:
+            rels = _xml(_read_member(zf, rels_name, limits), limits, rels_name)
+        except (UnreadableDocument, etree.XMLSyntaxError):
+            return out
+        targets = {
+            r.get("Id"): posixpath.normpath(posixpath.join(posixpath.dirname(part), r.get("Target") or ""))
+            for r in rels.iter(f"{{{_REL_NS}}}Relationship")
+            if (r.get("TargetMode") or "").lower() != "external"
+        }
+        for rid in ids[:MAX_BODY_IMAGES]:
+            target = targets.get(rid)
+            if target is None:
+                continue
+            try:
+                out[rid] = _read_member(zf, target.lstrip("/"), limits)
+            except UnreadableDocument:
+                continue  # past the part bound, or broken: not read
+    return out

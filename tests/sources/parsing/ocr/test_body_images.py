@@ -99,3 +99,18 @@ def test_html_page_whose_table_is_a_png_reads_like_its_text_version(tmp_path):
     total = damaged["t3.new_received.total"]
     assert total["value"] is None or total["ocr"]["status"] == "unverified"  # never a verified wrong number
     assert ["S_OCR_VERIFIED", "fail"] in out["damaged"]["verdicts"]
+
+
+def test_docx_whose_table_is_a_picture_reads_its_cells_and_catches_a_damaged_figure(tmp_path):
+    facts = factory.make_facts(seed=3)
+    cells = dict(facts["cells"])
+    cells["t3.granted.total"] += 10  # the picture prints a wrong 予以公开 总计
+    data = ocrkit.docx_with_table_picture(facts, picture_cells=cells)
+    result = ocrkit.parse_in_child(data, "report.docx", tmp_path)
+    assert result["template"] == "gov2021" and result["source"]["ocr_pages"] == 1
+    got = {c["address"]: c for c in result["cells"]}
+    assert {a for a, c in got.items() if c.get("method") == "ocr"} == {a for a in facts["cells"] if a.startswith("t3.")}
+    damaged = got.pop("t3.granted.total")
+    assert damaged["value"] is None or damaged["ocr"]["status"] == "unverified"  # never a verified wrong number
+    assert {a: c["value"] for a, c in got.items()} == {a: v for a, v in facts["cells"].items() if a in got}
+    assert "ocr_unverified" in {i["code"] for i in result["issues"]} or damaged["value"] is None
