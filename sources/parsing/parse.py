@@ -48,7 +48,7 @@ def parse_bytes(
     limits = limits.started()
     try:
         doc = read_document(data, content_type=content_type, limits=limits, images=images)
-        limits.extended(doc.ocr_pages * limits.ocr_page_seconds).check_time("读取完成后")
+        limits.extended((doc.ocr_pages + doc.ocr_looked) * limits.ocr_page_seconds).check_time("读取完成后")
     except UnreadableDocument as exc:
         # only an unreadable file needs the sniffed format for its record; a read one knows its own
         source["format"] = sniff_format(data) if data else "empty"

@@ -105,6 +105,24 @@ def recognise(image: np.ndarray) -> list[TextBox]:
     return _boxes(result)
 
 
+def detect(image: np.ndarray) -> list[TextBox]:
+    """The text line boxes of a greyscale image, nothing recognised (about a third of a page's cost)."""
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=-1)
+    engine = _engine()
+    with _LOCK:
+        result = engine(image, use_det=True, use_cls=False, use_rec=False)
+    if result.boxes is None:
+        return []
+    out = []
+    for quad in result.boxes:
+        xs = [float(p[0]) for p in quad]
+        ys = [float(p[1]) for p in quad]
+        angle = math.degrees(math.atan2(ys[1] - ys[0], xs[1] - xs[0]))
+        out.append(TextBox("", 0.0, (min(xs), min(ys), max(xs), max(ys)), angle))
+    return out
+
+
 def recognise_line(image: np.ndarray) -> TextBox | None:
     """Recognise one cropped text line without detection (a cell where detection found nothing)."""
     if image.size == 0:

@@ -162,6 +162,7 @@ def read_pdf(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
         title=title,
         ocr_pages=len(ocr_pages),
         ocr_seconds=sum(p.seconds for p in ocr_pages.values()),
+        ocr_looked=len(needs_ocr) - len(ocr_pages),
     )
 
 
@@ -318,6 +319,7 @@ def _ocr(data: bytes, numbers: Sequence[int], limits: ReadLimits) -> tuple[dict[
 
     images = _render_pages(data, numbers, OCR_DPI)
     try:
+        images, skipped = ocr.select_pages(images, limits.check_time)
         pages = ocr.read_pages(((n, image, 72 / OCR_DPI) for n, image in images), limits.check_time)
     except ocr.OcrUnavailable as exc:
         return {}, [Issue("ocr_unavailable", "warning", f"{exc}; the scanned pages were not read")]
@@ -330,7 +332,18 @@ def _ocr(data: bytes, numbers: Sequence[int], limits: ReadLimits) -> tuple[dict[
             page=p.number,
         )
         for p in read
+    ] + [
+        Issue(
+            "ocr_page",
+            "info",
+            f"Page {t.number} has no text layer and shows neither a ruled table nor a section heading "
+            f"(a look of {t.seconds:.1f} s): not read by OCR.",
+            page=t.number,
+        )
+        for t in skipped
     ]
+    if read and skipped:  # the look is part of the OCR time
+        read[0].seconds += sum(t.seconds for t in skipped)
     return {p.number: p for p in read}, issues
 
 
