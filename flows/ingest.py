@@ -504,7 +504,7 @@ def with_confirmations(cfg: WarehouseConfig, docs: Sequence[Mapping[str, Any]]) 
     from warehouse.confirmations import for_documents
     from warehouse.db import connect
 
-    con = connect(cfg.db_path, read_only=True)
+    con = connect(cfg.db_path)  # the mode known_versions opens it in: one configuration per process
     try:
         found = for_documents(con, [d["source"]["sha256"] for d in ocr_docs])
     finally:
