@@ -76,7 +76,12 @@ class BodyImages:
             self.skipped += 1
             return 0
         from sources.parsing.ocr import OcrUnavailable
+        from sources.parsing.readers.image import table_sized
 
+        if not table_sized(data, self.limits):
+            return 0
+        # an image read by OCR brings its own time, announced to a parse guard outside the process
+        self.limits = self.limits.extended(self.limits.ocr_page_seconds)
         try:
             image = read_body_image(data, len(self.done) + 1, self.limits)
         except OcrUnavailable as exc:
