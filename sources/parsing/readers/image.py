@@ -97,7 +97,8 @@ def table_sized(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> bool:
 
 def read_body_image(data: bytes, number: int, limits: ReadLimits = DEFAULT_LIMITS) -> BodyImage | None:
     """OCR one image of a report body (a table pasted as a screenshot) on the caller's clock (extended by
-    the caller for it); None when it cannot hold a table (see :func:`table_sized`) or cannot be decoded.  Its cells carry their provenance with
+    the caller for it); None when it cannot hold a table (see :func:`table_sized`) or cannot be decoded.
+    Its cells carry their provenance with
     ``page`` = ``number`` and boxes in the image's pixels.  Raises :class:`ocr.OcrUnavailable`."""
     from sources.parsing import ocr
     from sources.parsing.readers.pdf import ocr_tables, tables_to_rows
