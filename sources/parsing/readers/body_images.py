@@ -13,10 +13,16 @@ import base64
 import binascii
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from sources.parsing.document import Document, Issue, Row
 from sources.parsing.limits import ReadLimits
-from sources.parsing.readers.image import MAX_BODY_IMAGES, BodyImage, read_body_image
+
+if TYPE_CHECKING:  # the image reader (numpy, the OCR engine) is imported only when an image is read
+    from sources.parsing.readers.image import BodyImage
+
+#: At most this many images inside one HTML or DOCX body are read by OCR.
+MAX_BODY_IMAGES = 12
 
 #: A statutory table is in the rows when one of its anchor labels is (表二 规章, 表三 本年新收, 表四 行政复议).
 ANCHORS = {"t2": "规章", "t3": "本年新收", "t4": "行政复议"}
@@ -76,7 +82,7 @@ class BodyImages:
             self.skipped += 1
             return 0
         from sources.parsing.ocr import OcrUnavailable
-        from sources.parsing.readers.image import table_sized
+        from sources.parsing.readers.image import read_body_image, table_sized
 
         if not table_sized(data, self.limits):
             return 0

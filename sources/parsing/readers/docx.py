@@ -423,7 +423,7 @@ def picture_ids(el) -> list[str]:
 def _pictures(data: bytes, part: str, ids: list[str], limits: ReadLimits) -> dict[str, bytes]:
     """The bytes of the first MAX_BODY_IMAGES pictures ``ids`` of the main part (each bounded like a
     part); a picture that cannot be read is left out (its table stays unread, never guessed)."""
-    from sources.parsing.readers.image import MAX_BODY_IMAGES
+    from sources.parsing.readers.body_images import MAX_BODY_IMAGES
 
     zf, _ = _open_package(data, limits)
     rels_name = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")

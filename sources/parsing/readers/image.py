@@ -64,8 +64,6 @@ def read_image(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
 
 # ------------------------------------------------------------------------ images inside a report body
 
-#: At most this many images inside one HTML or DOCX body are read by OCR.
-MAX_BODY_IMAGES = 12
 #: A body image narrower or lower than this (pixels) is a logo, an icon or a seal, never a statutory table.
 MIN_TABLE_WIDTH, MIN_TABLE_HEIGHT = 300, 100
 
