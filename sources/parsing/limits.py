@@ -105,7 +105,7 @@ class ReadLimits:
             raise ValueError(f"unknown read limits {unknown}; known: {sorted(known)}")
         values: dict[str, Any] = {}
         for name, value in settings.items():
-            kind = float if name == "parse_seconds" else int
+            kind = float if name.endswith("_seconds") else int  # the time limits are float fields
             values[name] = kind(value)
             if values[name] <= 0:
                 raise ValueError(f"read limit {name} must be positive, got {value!r}")

@@ -323,3 +323,11 @@ def test_parse_of_a_fifo_never_blocks_in_process(tmp_path):
             pass
         pytest.fail("parse_path blocked on a FIFO")
     assert _code(box[0]) == "not_regular_file" and Path(box[0]["source"]["path"]) == fifo
+
+
+def test_limit_settings_are_coerced_to_their_fields_and_checked():
+    limits = ReadLimits.from_settings({"parse_seconds": "2", "ocr_page_seconds": "0.5", "pdf_pages": "10"})
+    assert (limits.parse_seconds, limits.ocr_page_seconds, limits.pdf_pages) == (2.0, 0.5, 10)
+    for bad in ({"ocr_page_seconds": "0"}, {"pdf_pages": "1.5"}, {"pdf_pagez": "1"}):
+        with pytest.raises(ValueError):
+            ReadLimits.from_settings(bad)
