@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from flows.cli.console import dump_json, one_line_errors, out
-from flows.cli.warehouse import JsonOpt, WarehouseOpt, _config, _reader, _state, _when, _writer
+from flows.cli.warehouse import JsonOpt, WarehouseOpt, _config, _reader, _state, _when, _writer, print_redecision
 
 
 def confirm(
@@ -65,14 +65,7 @@ def confirm(
     out.print(f"  状态：{_state(d.before)} → {_state(d.after)}", highlight=False)
     if r.still_unverified:
         out.print(f"  仍待核对的 OCR 单元格：{'、'.join(r.still_unverified)}", highlight=False)
-    if d.decision.failing_rules:
-        out.print(f"  仍未通过的错误级规则：{'、'.join(d.decision.failing_rules)}", highlight=False)
-    if d.superseded:
-        out.print(f"  取代了已发布的版本 {d.superseded}", highlight=False)
-    if d.superseded_by:
-        out.print(f"  同一机关同一年度已发布了更新的版本 {d.superseded_by}，本版本不发布", highlight=False)
-    if d.restored:
-        out.print(f"  重新发布了此前被取代的版本 {d.restored}", highlight=False)
+    print_redecision(d)
 
 
 def confirmations(warehouse: WarehouseOpt = None, as_json: JsonOpt = False) -> None:

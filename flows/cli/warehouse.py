@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from rich.table import Table
 from flows.cli.console import dump_json, err, error, fail, one_line_errors, out
 from flows.ingest import OUTCOME_LABELS, SEVERITY_LABELS, STATE_LABELS
 from sources import chinese
+
+if TYPE_CHECKING:  # the CLI imports the warehouse lazily (start-up time)
+    from warehouse.promote import Redecision
 
 WarehouseOpt = Annotated[
     Path | None,
@@ -357,6 +360,12 @@ def _report_waiver(result: Any, as_json: bool) -> None:
     if r.severity != "error":
         out.print("  该规则为警告级，本来就不阻止发布。", highlight=False)
     out.print(f"  状态：{_state(d.before)} → {_state(d.after)}", highlight=False)
+    print_redecision(d)
+
+
+def print_redecision(d: Redecision) -> None:
+    """The lines after a version was decided again (waiver, confirmation): what still blocks it and
+    which published versions it replaced or restored."""
     if d.decision.failing_rules:
         out.print(f"  仍未通过的错误级规则：{'、'.join(d.decision.failing_rules)}", highlight=False)
     if d.superseded:
