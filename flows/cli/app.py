@@ -72,6 +72,10 @@ class XxgkApp(typer.Typer):
             return super().__call__(*args, **kwargs)
         except signals.Stopped as exc:
             signals.finish(exc)
+        finally:
+            # a command that ends any other way after a signal (click's SystemExit(0) once Prefect or a
+            # library absorbed the Stopped) still ends as interrupted: 130 / 143 and one line, never 0
+            signals.finish_if_signalled()
 
 
 app = XxgkApp(

@@ -225,6 +225,14 @@ def force_exit() -> None:
         os._exit(128 + int(signum))
 
 
+def finish_if_signalled() -> None:
+    """End the command as :func:`finish` does when a signal was received (whatever else ended it)."""
+    with _state.lock:
+        signum = _state.signum
+    if signum is not None:
+        finish(Stopped(signum))
+
+
 def finish(exc: Stopped) -> None:
     """The graceful path's end: the command unwound after :class:`Stopped`."""
     with _state.lock:
