@@ -258,6 +258,23 @@ MESSAGES: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
         r"(?P<url>(?:https?|file)://\S+|/\S+): (?P<status>[a-z_]+)(?: \((?P<rest>.+)\))?",
         lambda m: f"{m['url']}：{_status(m['status'])}" + (f"（{chinese(m['rest'])}）" if m["rest"] else ""),
     ),
+    # the flows' parse guard, when a parse process died (not a timeout: that is parse_timeout)
+    (
+        r"RuntimeError: the parse process ended \((?:signal (?P<sig>\d+)|exit status (?P<code>\d+))\) while parsing",
+        lambda m: (
+            "解析进程在解析中意外结束（"
+            + (f"信号 {m['sig']}" if m["sig"] else f"退出码 {m['code']}")
+            + "）：文件可能异常，请人工检查；反复出现请检查机器内存"
+        ),
+    ),
+    (
+        r"RuntimeError: the parse process did not start within (?P<s>\S+) s",
+        "解析进程未能在 {s} 秒内启动：请检查机器负载和内存后重跑",
+    ),
+    (
+        r"RuntimeError: the parse process ended before it took the document",
+        "解析进程在接手文件前结束：请重跑；反复出现请检查机器内存",
+    ),
     # an exception's own words, as the pipeline records them ("ConnectError: …")
     (
         r"(?P<exc>[A-Z]\w*(?:Error|Exception|Timeout|Redirects))(?:: (?P<detail>.*))?",

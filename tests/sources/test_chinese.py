@@ -91,6 +91,14 @@ def test_every_issue_and_error_of_real_documents_reads_in_chinese():
             "栏目页 http://a.gov.cn/nb/ 的 12 个链接中没有与“年报”和 2023 年相符的",
         ),
         ("no URL configured for 2023 in [agency.reports]", "机关名录的 [agency.reports] 中没有 2023 年的地址"),
+        (
+            "RuntimeError: the parse process ended (signal 9) while parsing",
+            "解析进程在解析中意外结束（信号 9）：文件可能异常，请人工检查；反复出现请检查机器内存",
+        ),
+        (
+            "RuntimeError: the parse process did not start within 30 s",
+            "解析进程未能在 30 秒内启动：请检查机器负载和内存后重跑",
+        ),
         ("larger than max_bytes=1000", "文件超过 1000 字节的上限，未下载"),
         ("attachment link gave an HTML page: error page: 404", "附件链接返回的是网页：错误页面（404，页面不存在）"),
         (
