@@ -226,6 +226,25 @@ MESSAGES: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
             "请做 OCR 或向发布机关索取文字版 PDF"
         ),
     ),
+    # what OCR did with a page or a body image (sources.parsing.readers.pdf / image / body_images)
+    (
+        r"Page (?P<page>\d+) (?:has no text layer|is an image): it was read by OCR \((?P<n>\d+) text lines\)\.",
+        "第 {page} 页为图像，已用本地 OCR 识别（{n} 行文字），数字须经核验",
+    ),
+    (
+        r"Page (?P<page>\d+) has no text layer and shows neither a ruled table nor a section heading "
+        r"\(a look of (?P<s>[\d.]+) s\): not read by OCR\.",
+        "第 {page} 页没有文字层，预览（{s} 秒）未见带框线的表格或章节标题：未做 OCR",
+    ),
+    (
+        r"Image (?P<n>\d+) of the body \((?P<src>.*)\) was read by OCR \((?P<lines>\d+) text lines\)\.",
+        "正文第 {n} 幅图片（{src}）已用本地 OCR 识别（{lines} 行文字），数字须经核验",
+    ),
+    (
+        r"(?P<n>\d+) more image\(s\) of the body were not read \(at most (?P<max>\d+) are\)",
+        "正文另有 {n} 幅图片未识别（最多识别 {max} 幅）",
+    ),
+    (r"images of the body were not read: (?P<rest>.+)", "正文图片未识别：{rest}"),
     (
         r"Tables on page (?P<page>\d+) could not be read \((?P<why>.*)\); .*",
         "第 {page} 页的表格无法读取（{why}），请人工核对该页",

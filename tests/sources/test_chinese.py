@@ -99,6 +99,14 @@ def test_every_issue_and_error_of_real_documents_reads_in_chinese():
             "RuntimeError: the parse process did not start within 30 s",
             "解析进程未能在 30 秒内启动：请检查机器负载和内存后重跑",
         ),
+        (
+            "Page 3 has no text layer: it was read by OCR (40 text lines).",
+            "第 3 页为图像，已用本地 OCR 识别（40 行文字），数字须经核验",
+        ),
+        (
+            "Image 2 of the body (http://a.gov.cn/t3.png) was read by OCR (40 text lines).",
+            "正文第 2 幅图片（http://a.gov.cn/t3.png）已用本地 OCR 识别（40 行文字），数字须经核验",
+        ),
         ("larger than max_bytes=1000", "文件超过 1000 字节的上限，未下载"),
         ("attachment link gave an HTML page: error page: 404", "附件链接返回的是网页：错误页面（404，页面不存在）"),
         (
