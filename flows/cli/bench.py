@@ -27,9 +27,15 @@ def bench_run(
     reports: Annotated[int, typer.Option(help="Report documents (one agency each).")] = 1000,
     workdir: Annotated[Path | None, typer.Option(help="Keep site, registry and warehouse here.")] = None,
     runner: RunnerOpt = RunOptions.runner,
+    corpus: Annotated[
+        str,
+        typer.Option(help="realistic (documents shaped like published ones) | samples (the small bundled samples)."),
+    ] = "realistic",
 ) -> None:
     """Time a full ingest_year over N local reports shaped like published ones (61 % HTML pages of ~100 KB,
-    a quarter of them GBK; 28 % 5–6-page PDFs; 11 % DOCX), then a re-run; CPU per stage and per format."""
+    a quarter of them GBK; 28 % 5–6-page PDFs; 11 % DOCX), then a re-run; CPU per stage and per format.
+    ``--corpus samples`` uses the small bundled samples instead (the figures measured before the
+    realistic corpus existed were taken on them)."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="xxgk-bench-run-") as tmp:
@@ -37,6 +43,7 @@ def bench_run(
             Path(workdir) if workdir else Path(tmp),
             reports,
             runner,
+            corpus,
             lambda text: out.print(text, markup=False, highlight=False),
         )
 
@@ -105,7 +112,7 @@ def _mix_line(root: Path) -> str:
     return ", ".join(f"{len(v)} {k.upper()} (mean {sum(v) / len(v) / 1024:.0f} KB)" for k, v in sorted(kinds.items()))
 
 
-def run_benchmark(root: Path, n: int, runner: str, echo: Callable[[str], None]) -> dict[str, Any]:
+def run_benchmark(root: Path, n: int, runner: str, corpus: str, echo: Callable[[str], None]) -> dict[str, Any]:
     """Build the bench site, run ``ingest_year`` in this process, calibrate Prefect, re-run in a new process.
 
     Prints every figure (nothing asserted); returns them.
@@ -116,7 +123,9 @@ def run_benchmark(root: Path, n: int, runner: str, echo: Callable[[str], None]) 
     t = time.perf_counter()
     import uuid
 
-    agencies = build_bench_site(fresh_dir(root / "site"), n, year, tag=f"bench {uuid.uuid4().hex[:8]}")
+    agencies = build_bench_site(
+        fresh_dir(root / "site"), n, year, tag=f"bench {uuid.uuid4().hex[:8]}", corpus_name=corpus
+    )
     fresh_dir(warehouse.parent)
     echo(f"bench site: {n} reports in {time.perf_counter() - t:.1f} s — {_mix_line(root / 'site')}")
     apis: list[Any] = []

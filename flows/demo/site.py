@@ -333,14 +333,29 @@ def _wrapper_page(title: str, attachment: str) -> bytes:
     )
 
 
-def build_bench_site(root: str | Path, n: int, year: int = DEMO_YEAR, tag: str = "bench") -> list[SiteAgency]:
+# The small bundled samples, by format: the bench's corpus before it had realistic documents (kept so
+# that a throughput figure can be compared with the ones measured on it).
+SAMPLE_CORPUS = {"html": ["zrzyj-2023.html"], "pdf": ["xzf-2023.pdf"], "docx": ["jyj-2023.docx"]}
+
+
+def build_bench_site(
+    root: str | Path, n: int, year: int = DEMO_YEAR, tag: str = "bench", corpus_name: str = "realistic"
+) -> list[SiteAgency]:
     """Write ``n`` distinct reports under ``root``, one agency each; the agencies.
 
     Documents come from the bench corpus (:func:`bench_corpus`) in the :data:`BENCH_MIX` shares, each
     made distinct by :func:`vary`; HTML reports are linked directly, every other PDF or DOCX through
     an article page with the attachment link (the fetcher analyses that page and follows it).
+    With ``corpus_name="samples"`` the documents are the small bundled samples (:data:`SAMPLE_CORPUS`),
+    all linked directly, as the bench was before it had the realistic corpus.
     ``tag`` goes into every variation: a new tag gives documents no cache has seen."""
-    root, corpus = Path(root), bench_corpus()
+    root = Path(root)
+    if corpus_name == "samples":
+        corpus = {kind: [samples_dir() / f for f in files] for kind, files in SAMPLE_CORPUS.items()}
+    elif corpus_name == "realistic":
+        corpus = bench_corpus()
+    else:
+        raise ValueError(f"unknown bench corpus {corpus_name!r} (realistic | samples)")
     blobs = {kind: [p.read_bytes() for p in paths] for kind, paths in corpus.items()}
     agencies = []
     for i, kind in enumerate(bench_plan(n)):
@@ -348,7 +363,7 @@ def build_bench_site(root: str | Path, n: int, year: int = DEMO_YEAR, tag: str =
         path = f"/a{i:04d}/xxgk/{year}nb.{kind}"
         _put(root, path, vary(data, kind, f"{tag} {i}"))
         name = f"示例市第{i:04d}号局"
-        if kind != "html" and i % 2:
+        if kind != "html" and i % 2 and corpus_name == "realistic":
             page = f"/a{i:04d}/xxgk/{year}nb_art.html"
             _put(root, page, _wrapper_page(f"{name}{year}年政府信息公开工作年度报告", path))
             path = page

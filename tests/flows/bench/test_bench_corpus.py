@@ -52,3 +52,22 @@ def test_bench_site_documents_are_distinct(tmp_path):
     reports = [p for p in files if not p.name.endswith("_art.html")]
     assert len(reports) == 12 and len({p.read_bytes() for p in reports}) == 12
     assert len(agencies) == 12 and all(a.reports[2023].startswith("/a") for a in agencies)
+
+
+def test_bench_site_on_the_samples_links_each_sample_directly(tmp_path):
+    from flows.demo.site import samples_dir
+
+    agencies = build_bench_site(tmp_path, 12, tag="t", corpus_name="samples")
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    assert len(files) == 12 and not any(p.name.endswith("_art.html") for p in files)
+    sizes = {
+        p.suffix: (samples_dir() / f"{ {'.html': 'zrzyj', '.pdf': 'xzf', '.docx': 'jyj'}[p.suffix] }-2023{p.suffix}")
+        .stat()
+        .st_size
+        for p in files
+    }
+    for p in files:
+        assert p.stat().st_size >= sizes[p.suffix]
+    assert {a.reports[2023].rsplit(".", 1)[1] for a in agencies} == {"html", "pdf", "docx"}
+    with pytest.raises(ValueError, match="realistic \\| samples"):
+        build_bench_site(tmp_path / "x", 2, corpus_name="small")
