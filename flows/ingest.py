@@ -243,7 +243,7 @@ def ingest_paths(
             seen.add(digest)
             blobs.append((str(f), data, digest))
     known = {} if force else known_versions(cfg, [d for _p, _b, d in blobs])
-    from sources.parsing.parse import parse_bytes
+    from sources.parsing.parse import parse_file_bytes
 
     parsed: list[dict[str, Any]] = []
     unchanged: list[DocumentOutcome] = []
@@ -253,7 +253,7 @@ def ingest_paths(
         if digest in known:
             unchanged.append(_unchanged(path, known[digest]))
         else:
-            parsed.append(apply_identity(parse_bytes(data, path, limits=limits), agency, year))
+            parsed.append(apply_identity(parse_file_bytes(data, path, limits), agency, year))
             progress.advance("parsed")
     progress.stage("load")
     summary = ingest_documents(

@@ -105,11 +105,20 @@ ISSUE_TEXTS = {
     "published_on_unreadable": "发布日期无法识别，按空值保存",
     "ocr_page": "该页为图像，已用本地 OCR 识别，数字须经核验",
     "ocr_unavailable": "本地 OCR 引擎不可用，扫描页未读取",
+    "body_image_refused": "网页正文中的图片未读取（只读取网页所在文件夹内的图片文件）",
     "ocr_low_confidence": "OCR 识别置信度过低，该单元格按空值处理，请人工核对原件",
     "ocr_unreadable": "OCR 识别结果含非数字字符，该单元格按空值处理，请人工核对原件",
     "ocr_unverified": "OCR 读数与报告自身的勾稽关系不符，须人工核对原件后才能采信",
 }
 
+_IMAGE_REFUSED = {
+    "a web address, not a file beside the page": "是网址（本地网页只读取其所在文件夹内的图片）",
+    "an absolute path, not a file beside the page": "是绝对路径（本地网页只读取其所在文件夹内的图片）",
+    "it lies outside the folder of the page": "位于网页所在文件夹之外，拒绝读取",
+    "not a regular file": "不是普通文件",
+    "larger than 16 MB": "超过 16 MB",
+    "no such file, or it cannot be opened": "文件不存在或无法打开",
+}
 _OCR_WHAT = {"a scanned image": "扫描图像", "drawn outlines, not text": "文字为绘制的轮廓而非文本"}
 _EXCEPTIONS = {
     "ConnectError": "连接失败",
@@ -245,6 +254,10 @@ MESSAGES: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
         "正文另有 {n} 幅图片未识别（最多识别 {max} 幅）",
     ),
     (r"images of the body were not read: (?P<rest>.+)", "正文图片未识别：{rest}"),
+    (
+        r"Image (?P<src>.+) of the body was not read: (?P<why>.+)",
+        lambda m: f"正文图片 {m['src']} 未读取：{_IMAGE_REFUSED.get(m['why'], m['why'])}",
+    ),
     (
         r"Tables on page (?P<page>\d+) could not be read \((?P<why>.*)\); .*",
         "第 {page} 页的表格无法读取（{why}），请人工核对该页",

@@ -57,8 +57,6 @@ OK_STATUSES = ("fetched", "not_modified")
 _REDIRECTS = {301, 302, 303, 307, 308}
 _RETRYABLE = {429, 500, 502, 503, 504}
 _MISSING = {404, 410}
-#: An image of a report body larger than this is not handed to OCR (a table screenshot is far smaller).
-MAX_IMAGE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -469,7 +467,7 @@ class Fetcher:
         pictures) into the archive, like attachments: only from ``allowed`` hosts, at most
         MAX_BODY_IMAGES, each at most MAX_IMAGE_BYTES; the page's list of ``(src as written, sha256)``
         is kept in the archive (memo ``body_images`` of the page's sha256) for the parser."""
-        from sources.parsing.readers.body_images import image_sources
+        from sources.parsing.readers.body_images import MAX_IMAGE_BYTES, image_sources
 
         if hop.body is None or hop.entry is None:
             return

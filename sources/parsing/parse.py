@@ -134,4 +134,68 @@ def parse_path(path: str | Path, limits: ReadLimits = DEFAULT_LIMITS) -> dict[st
     except UnreadableDocument as exc:
         source = {"path": str(p), "sha256": None, "format": None, "bytes": None}
         return _error_result(source, exc.code, f"{p}: {exc.message}")
-    return parse_bytes(data, str(p), limits=limits)
+    return parse_file_bytes(data, p, limits)
+
+
+def parse_file_bytes(data: bytes, path: str | Path, limits: ReadLimits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """:func:`parse_bytes` of a file read from ``path`` on disk: an HTML page whose tables are images
+    gets the images its body shows read from its own folder (:func:`local_images`); what was read
+    is listed in ``source.body_images``, what was refused is a ``body_image_refused`` warning each."""
+    from sources.parsing.readers import sniff_format
+
+    images: dict[str, bytes] = {}
+    refused: list[Issue] = []
+    if data and sniff_format(data) == "html":
+        images, refused = local_images(Path(path), data)
+    result = parse_bytes(data, str(path), limits=limits, images=images or None)
+    if images and not result.get("error"):
+        result["source"]["body_images"] = [
+            {"src": src, "sha256": hashlib.sha256(b).hexdigest(), "bytes": len(b)} for src, b in images.items()
+        ]
+    result["issues"] = [*result.get("issues", []), *(i.to_json() for i in refused)]
+    return result
+
+
+def local_images(page: Path, data: bytes) -> tuple[dict[str, bytes], list[Issue]]:
+    """The images the body of HTML page ``page`` (its bytes: ``data``) shows, read from disk: ``src`` as
+    written → bytes, and a ``body_image_refused`` warning for each one not read.
+
+    Only when the page's own tables lack a statutory table, at most ``MAX_BODY_IMAGES`` sources
+    (:func:`~sources.parsing.readers.body_images.image_sources`, as for a fetched page).  A source is
+    read only when it is a relative path naming a regular file of at most ``MAX_IMAGE_BYTES`` under
+    the page's own folder once resolved: ``..`` or a symlink leading out of the folder, an absolute
+    path and a web address are refused (a local page never makes the parser read elsewhere or fetch).
+    """
+    from urllib.parse import unquote, urlsplit
+
+    from sources.parsing.readers.body_images import MAX_IMAGE_BYTES, image_sources
+
+    folder = os.path.realpath(page.parent if str(page.parent) else ".")
+    images: dict[str, bytes] = {}
+    refused: list[Issue] = []
+
+    def refuse(src: str, why: str) -> None:
+        refused.append(Issue("body_image_refused", "warning", f"Image {src[:120]} of the body was not read: {why}"))
+
+    for src in image_sources(data):
+        parts = urlsplit(src)
+        if parts.scheme or parts.netloc:
+            refuse(src, "a web address, not a file beside the page")
+            continue
+        relative = unquote(parts.path)
+        if not relative or relative.startswith(("/", "\\")) or os.path.isabs(relative):
+            refuse(src, "an absolute path, not a file beside the page")
+            continue
+        target = os.path.realpath(os.path.join(folder, relative))
+        if os.path.commonpath([folder, target]) != folder:
+            refuse(src, "it lies outside the folder of the page")
+            continue
+        try:
+            images[src] = read_file(target, MAX_IMAGE_BYTES)
+        except UnreadableDocument as exc:
+            why = {
+                "not_regular_file": "not a regular file",
+                "too_large": f"larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB",
+            }.get(exc.code, "no such file, or it cannot be opened")
+            refuse(src, why)
+    return images, refused

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # the image reader (numpy, the OCR engine) is imported only w
 
 #: At most this many images inside one HTML or DOCX body are read by OCR.
 MAX_BODY_IMAGES = 12
+#: One image of a body (fetched, or read beside a local page) is at most this many bytes.
+MAX_IMAGE_BYTES = 16 * 1024 * 1024
 
 #: A statutory table is in the rows when one of its anchor labels is (表二 规章, 表三 本年新收, 表四 行政复议).
 ANCHORS = {"t2": "规章", "t3": "本年新收", "t4": "行政复议"}
@@ -33,6 +35,7 @@ def missing_tables(rows: Iterable[Row]) -> set[str]:
     missing = set(ANCHORS)
     for row in rows:
         for cell in row.cells:
+            cell = "".join(cell.split())  # a narrow header cell breaks its label: 行政\n复议
             for table in [t for t in missing if ANCHORS[t] in cell]:
                 missing.discard(table)
         if not missing:
