@@ -198,6 +198,40 @@ def _check_cell(con: duckdb.DuckDBPyConnection, version: Version, address: str) 
     return ocr.get("text"), ocr.get("status")
 
 
+#: OCR statuses of a cell a person must compare with the page image.
+PENDING_STATUSES = ("unverified", "low_confidence", "unreadable")
+
+
+def pending_cells(
+    con: duckdb.DuckDBPyConnection, version_ids: Iterable[str] | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The OCR cells still to compare with the page image, one dict per cell (``version_id``,
+    ``agency``, ``year``, ``state``, ``address``, ``label``, ``status``, ``ocr``: the provenance with
+    the cell's ``crop``), by version and address: of ``version_ids``, or of every version not
+    superseded; at most ``limit``."""
+    if not has_table(con, "stg", "cells") or not has_table(con, "qa", "version_state"):
+        return []
+    where, params = "s.state <> 'superseded'", []
+    if version_ids is not None:
+        where, params = "c.version_id IN (SELECT unnest(?::VARCHAR[]))", [list(version_ids)]
+    rows = con.execute(
+        f"""
+        SELECT c.version_id, r.agency, r.year, s.state, c.address, c.label, c.ocr_status, c.ocr
+        FROM stg.cells c
+        JOIN stg.report_versions r ON r.version_id = c.version_id
+        JOIN qa.version_state s ON s.version_id = c.version_id
+        WHERE c.ocr_status IN (SELECT unnest(?::VARCHAR[])) AND {where}
+        ORDER BY c.version_id, c.address LIMIT ?
+        """,
+        [list(PENDING_STATUSES), *params, limit],
+    ).fetchall()
+    keys = ("version_id", "agency", "year", "state", "address", "label", "status", "ocr")
+    out = [dict(zip(keys, row, strict=True)) for row in rows]
+    for row in out:
+        row["ocr"] = json.loads(row["ocr"] or "{}")
+    return out
+
+
 def _unverified(con: duckdb.DuckDBPyConnection, vid: str) -> list[str]:
     return [
         r[0]

@@ -21,6 +21,7 @@ from typer import _click as click  # typer 0.29 carries its own click: the class
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from flows.cli.console import error, fail, out, set_debug
+from flows.cli.crops import CropsOpt, InlineOpt
 
 
 def _usage_name(param: TyperArgument) -> str:
@@ -125,8 +126,11 @@ def parse(
         list[Path], typer.Argument(help="Report files (HTML, PDF, DOCX, text, PNG/JPEG/TIFF).", readable=False)
     ],
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one object per document.")] = False,
+    crops: CropsOpt = None,
+    inline_crops: InlineOpt = None,
 ) -> None:
-    """Parse report files and print their statutory tables (or JSON Lines with --json)."""
+    """Parse report files and print their statutory tables (or JSON Lines with --json); the OCR cells to
+    check are listed with their image (a PNG file, and drawn in the terminal) and the confirm command."""
     from flows.limits import read_limits
     from sources import chinese
     from sources.parsing.parse import parse_path
@@ -147,9 +151,12 @@ def parse(
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
             sys.stdout.flush()
         else:
+            from flows.cli.crops import pending_cells, print_pending, show_inline
             from flows.cli.display import render_result
 
             render_result(result, out)
+            folder = crops if crops is not None else Path("ocr-crops")
+            print_pending(out, pending_cells(result), folder, inline=show_inline(out, inline_crops), document=path.name)
     if failed:
         raise typer.Exit(code=1)
 

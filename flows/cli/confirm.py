@@ -3,14 +3,25 @@ for an OCR cell (:mod:`warehouse.confirmations`); registered with the warehouse 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from flows.cli.console import dump_json, one_line_errors, out
-from flows.cli.warehouse import JsonOpt, WarehouseOpt, _config, _reader, _state, _when, _writer, print_redecision
+from flows.cli.crops import CropsOpt, InlineOpt
+from flows.cli.warehouse import (
+    JsonOpt,
+    WarehouseOpt,
+    _config,
+    _reader,
+    _state,
+    _when,
+    _writer,
+    print_redecision,
+    print_warehouse_pending,
+)
 
 
 def confirm(
@@ -68,8 +79,14 @@ def confirm(
     print_redecision(d)
 
 
-def confirmations(warehouse: WarehouseOpt = None, as_json: JsonOpt = False) -> None:
-    """List the OCR confirmations: version, cell, value read on the image, OCR reading, who and when."""
+def confirmations(
+    warehouse: WarehouseOpt = None,
+    as_json: JsonOpt = False,
+    crops: CropsOpt = None,
+    inline_crops: InlineOpt = None,
+) -> None:
+    """List the OCR confirmations (version, cell, value read on the image, OCR reading, who and when),
+    then the OCR cells still to check, each with its image and the confirm command."""
     from warehouse.confirmations import list_confirmations
 
     with one_line_errors(), _reader(warehouse) as (con, cfg):
@@ -77,6 +94,11 @@ def confirmations(warehouse: WarehouseOpt = None, as_json: JsonOpt = False) -> N
     if as_json:
         dump_json(rows)
         return
+    _table(rows)
+    print_warehouse_pending(warehouse, None, crops, inline_crops)
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
     if not rows:
         out.print("没有 OCR 人工确认。")
         return

@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from flows.cli.console import dump_json, err, error, fail, one_line_errors, out
+from flows.cli.crops import CropsOpt, InlineOpt
 from flows.ingest import OUTCOME_LABELS, SEVERITY_LABELS, STATE_LABELS
 from sources import chinese
 
@@ -86,8 +87,11 @@ def ingest(
     docs: Annotated[bool, typer.Option("--docs/--no-docs", help="Write the GX Data Docs site.")] = True,
     warehouse: WarehouseOpt = None,
     as_json: JsonOpt = False,
+    crops: CropsOpt = None,
+    inline_crops: InlineOpt = None,
 ) -> None:
-    """Parse, load, validate and promote report documents; print what was promoted or quarantined and why."""
+    """Parse, load, validate and promote report documents; print what was promoted or quarantined and why,
+    and the OCR cells to check with their image and the confirm command."""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise fail(f"文件或文件夹不存在：{'、'.join(missing)}")
@@ -105,9 +109,28 @@ def ingest(
         dump_json(summary.to_json())
     else:
         render_summary(summary, out)
+        vids = [d.version_id for d in summary.documents if d.version_id]
+        if vids:
+            print_warehouse_pending(warehouse, vids, crops, inline_crops)
         render_publish(summary.publish, out)
     if summary.publish and summary.publish.get("error"):
         raise typer.Exit(code=1)
+
+
+def print_warehouse_pending(
+    warehouse: Path | None, version_ids: list[str] | None, crops: Path | None, inline: bool | None
+) -> None:
+    """The OCR cells still to check in the warehouse (of ``version_ids``, or of every version not
+    superseded), each with its image written under ``crops`` (default: ``ocr-crops`` beside the
+    warehouse file) and the ``xxgk confirm`` command naming its version."""
+    from flows.cli.crops import from_warehouse, print_pending, show_inline
+    from warehouse.confirmations import pending_cells
+
+    with one_line_errors(), _reader(warehouse) as (con, cfg):
+        rows = pending_cells(con, version_ids)
+    if rows:
+        folder = crops if crops is not None else Path(cfg.db_path).parent / "ocr-crops"
+        print_pending(out, [from_warehouse(r) for r in rows], folder, inline=show_inline(out, inline))
 
 
 def render_summary(summary: Any, console: Console) -> None:
