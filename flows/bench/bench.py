@@ -1,6 +1,6 @@
 """Benchmark of the warehouse part of ingest: load, validation and promotion of N synthetic reports.
 
-Prints four figures (asserts nothing), each with the target of the issue for 10,000 reports (about
+Prints four figures and the peak memory (asserts nothing), each with the target of the issue for 10,000 reports (about
 2 million cells) on the 2-core machine:
 
 * **load** — the parse results to Arrow and one dlt merge into ``stg`` (target ≤ 60 s);
@@ -8,7 +8,9 @@ Prints four figures (asserts nothing), each with the target of the issue for 10,
   recording the verdicts with their messages and the decisions (≤ 30 s);
 * **promotion** — the one transaction writing ``qa`` and ``pub`` (≤ 10 s);
 * **fixed cost** — what a run pays before any report: a fresh interpreter importing the stack,
-  the GX context with the suites of every rule, and the dlt pipeline (≤ 10 s).
+  the GX context with the suites of every rule, and the dlt pipeline (≤ 10 s);
+* **memory** — the peak resident memory of the process (and of any process it started) while the
+  reports are generated, loaded, validated and promoted (≤ 2 GB).
 
 With ``publish`` it also times :func:`warehouse.publish.publish` of the result to a SQLite file
 through dlt's ``sqlalchemy`` destination (no target: the figure depends on the destination), the
@@ -35,6 +37,7 @@ from sources import rules
 from warehouse.synthetic import synthetic_cells, synthetic_report
 
 TARGETS = {"load": 60.0, "validation": 30.0, "promotion": 10.0, "fixed_cost": 10.0}
+MEMORY_TARGET_MB = 2048
 
 # Run in a fresh interpreter: everything a run pays before its first report.
 _FIXED_COST = """
@@ -135,17 +138,20 @@ def bench_load(
     publish: bool = False,
 ) -> dict[str, float]:
     """Load, validate and promote ``n_reports`` synthetic reports in one run into a new warehouse,
-    then measure the fixed cost; print a header and the four figures; return them (seconds)."""
+    then measure the fixed cost; print a header, the four figures and the peak memory; return them
+    (seconds; ``peak_memory_mb`` in MB)."""
+    from flows.bench.memory import PeakMemory
     from flows.ingest import ingest_documents
     from warehouse.config import WarehouseConfig
 
     with tempfile.TemporaryDirectory(prefix="xxgk-bench-") as tmp:
         cfg = WarehouseConfig.resolve((workdir or Path(tmp)) / "xxgk.duckdb")
-        docs = synthetic_batch(n_reports)
-        cells = sum(len(d["cells"]) for d in docs)
-        warm_up(cfg.db_path, data_docs)
-        summary = ingest_documents(docs, warehouse=cfg, data_docs=data_docs)
-        del docs
+        with PeakMemory() as memory:
+            docs = synthetic_batch(n_reports)
+            cells = sum(len(d["cells"]) for d in docs)
+            warm_up(cfg.db_path, data_docs)
+            summary = ingest_documents(docs, warehouse=cfg, data_docs=data_docs)
+            del docs
         t = summary.timings
         fixed = fixed_cost(cfg.db_path, data_docs)
         echo(
@@ -171,6 +177,12 @@ def bench_load(
         )
         echo(_line("promotion", figures["promotion"], "one transaction: qa.check_results, qa.version_state, pub.*"))
         echo(_line("fixed cost", figures["fixed_cost"], "fresh process: imports, GX rule suites, dlt pipeline"))
+        figures["peak_memory_mb"] = memory.peak.total_mb
+        verdict = "ok" if memory.peak.total_mb <= MEMORY_TARGET_MB else "OVER"
+        echo(
+            f"{'memory':<11s} {memory.peak.total_mb:7.0f} MB  target ≤ {MEMORY_TARGET_MB} MB "
+            f"{verdict:<4s}  {memory.peak.line()}"
+        )
         if publish:
             figures.update(bench_publish(cfg, echo))
         return figures

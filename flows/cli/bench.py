@@ -76,9 +76,12 @@ def calibrate(n: int = 50) -> dict[str, float]:
     }
 
 
-def _rerun_subprocess(registry: Path, warehouse: Path, year: int) -> tuple[float, dict[str, Any]]:
-    """``xxgk run --json`` in a fresh process (a machine where it has run before): wall seconds, its summary."""
+def _rerun_subprocess(registry: Path, warehouse: Path, year: int) -> tuple[float, dict[str, Any], Any]:
+    """``xxgk run --json`` in a fresh process (a machine where it has run before): wall seconds, its
+    summary, the peak memory of its processes (:class:`flows.bench.memory.MemoryPeak`)."""
     import subprocess
+
+    from flows.bench.memory import PeakMemory, run_role
 
     cmd = [
         sys.executable,
@@ -97,11 +100,13 @@ def _rerun_subprocess(registry: Path, warehouse: Path, year: int) -> tuple[float
     ]
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # this process's server is stopped
     t = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    with PeakMemory(proc.pid, role=run_role(list, list)) as memory:
+        stdout, stderr = proc.communicate()
     wall = time.perf_counter() - t
-    if done.returncode != 0:
-        raise RuntimeError(f"re-run failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-    return wall, json.loads(done.stdout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"re-run failed ({proc.returncode}): {stderr.strip()[-2000:]}")
+    return wall, json.loads(stdout), memory.peak
 
 
 def _mix_line(root: Path) -> str:
@@ -117,7 +122,9 @@ def run_benchmark(root: Path, n: int, runner: str, corpus: str, echo: Callable[[
 
     Prints every figure (nothing asserted); returns them.
     """
+    from flows.bench.memory import PeakMemory, run_role
     from flows.demo.site import SiteServer, build_bench_site, fresh_dir, write_registry
+    from flows.settings import local_server_pids
 
     year, warehouse = 2023, root / "wh" / "xxgk.duckdb"
     t = time.perf_counter()
@@ -135,9 +142,11 @@ def run_benchmark(root: Path, n: int, runner: str, corpus: str, echo: Callable[[
             from flows.pipeline import ingest_year
 
             t, load_before = time.perf_counter(), os.getloadavg()[0]
-            first = ingest_year(
-                year, sources=str(registry), warehouse=str(warehouse), runner=runner, min_interval=0.0, host_limit=8
-            )
+            roles = run_role(local_server_pids, lambda: [site.pid] if site.pid else [])
+            with PeakMemory(role=roles) as memory:
+                first = ingest_year(
+                    year, sources=str(registry), warehouse=str(warehouse), runner=runner, min_interval=0.0, host_limit=8
+                )
             wall, load_after = time.perf_counter() - t, os.getloadavg()[0]
             cal = calibrate()
         figures = {
@@ -146,10 +155,11 @@ def run_benchmark(root: Path, n: int, runner: str, corpus: str, echo: Callable[[
             "startup": startup,
             "calibration": cal,
             "load": (load_before, load_after),
+            "memory": memory.peak,
         }
         _print_first(figures, n, echo)
         _stop_api(apis)
-        figures["rerun_wall"], figures["rerun"] = _rerun_subprocess(registry, warehouse, year)
+        figures["rerun_wall"], figures["rerun"], figures["rerun_memory"] = _rerun_subprocess(registry, warehouse, year)
     _print_rerun(figures, echo)
     return figures
 
@@ -210,6 +220,7 @@ def _print_first(f: dict[str, Any], n: int, echo: Callable[[str], None]) -> None
         f"  start-up in this process: imports {st['imports']:.1f} s, Prefect API server {st['api_start']:.1f} s "
         f"(waited {st['api_wait']:.1f} s after the imports)"
     )
+    echo(f"  {f['memory'].line()}")
 
 
 def _print_rerun(f: dict[str, Any], echo: Callable[[str], None]) -> None:
@@ -226,6 +237,7 @@ def _print_rerun(f: dict[str, Any], echo: Callable[[str], None]) -> None:
         f"{rs.get('ready', 0):.1f} s, flow run registered in {rs.get('flow_start', 0):.2f} s; "
         f"exit after the flow {f['rerun_wall'] - rs.get('ready', 0) - r['timings']['total']:.1f} s"
     )
+    echo(f"  {f['rerun_memory'].line()}")
 
 
 def register(bench: typer.Typer) -> None:

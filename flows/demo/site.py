@@ -122,6 +122,11 @@ class SiteServer:
         self.base = f"http://127.0.0.1:{port}"
         return self
 
+    @property
+    def pid(self) -> int | None:
+        """The pid of the serving child process (``None`` when serving from a thread of this process)."""
+        return self._child.pid if self._child is not None else None
+
     def stop(self) -> None:
         """Stop serving."""
         if self._server is not None:
