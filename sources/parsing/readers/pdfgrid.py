@@ -82,6 +82,9 @@ def page_model(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> PageModel 
 
 # ---------------------------------------------------------------------------- characters
 
+#: Characters of pdfium's text page that are not printed text: none, line breaks, unmapped glyphs.
+_NOT_PRINTED = frozenset({0, 10, 13, 0xFFFE, 0xFFFF})
+
 
 def _chars(textpage: pdfium.PdfTextPage, page_top: float) -> list[dict[str, Any]]:
     """Every printed character with its box: pdfium's loose box (advance width × font ascent to
@@ -90,18 +93,22 @@ def _chars(textpage: pdfium.PdfTextPage, page_top: float) -> list[dict[str, Any]
     raw = textpage.raw
     rect = pdfium_c.FS_RECTF()
     found = []
+    unicode, generated, loose_box = (
+        pdfium_c.FPDFText_GetUnicode,
+        pdfium_c.FPDFText_IsGenerated,
+        pdfium_c.FPDFText_GetLooseCharBox,
+    )
     for i in range(pdfium_c.FPDFText_CountChars(raw)):
-        if pdfium_c.FPDFText_IsGenerated(raw, i) == 1:
-            continue  # a space or line break pdfium inserted: not printed
-        code = pdfium_c.FPDFText_GetUnicode(raw, i)
-        if code in (0, 10, 13, 0xFFFE, 0xFFFF) or not pdfium_c.FPDFText_GetLooseCharBox(raw, i, rect):
-            continue
+        code = unicode(raw, i)
+        if code in _NOT_PRINTED or (code == 32 and generated(raw, i) == 1) or not loose_box(raw, i, rect):
+            continue  # pdfium inserts only spaces and line breaks: a line break is never printed text here
         found.append((i, code, rect.left, rect.right, page_top - rect.top, page_top - rect.bottom))
     if not found:
         return []
     heights = sorted(bottom - top for *_x, top, bottom in found)
     typical = heights[len(heights) // 2]
     chars = []
+    angle = pdfium_c.FPDFText_GetCharAngle
     for i, code, x0, x1, top, bottom in found:
         if not (0 < bottom - top <= 2.5 * typical and 0 <= x1 - x0 <= 4 * typical):
             x0, x1, top, bottom = _box_from_origin(raw, i, page_top)
@@ -117,7 +124,7 @@ def _chars(textpage: pdfium.PdfTextPage, page_top: float) -> list[dict[str, Any]
                 "width": x1 - x0,
                 "height": bottom - top,
                 "size": bottom - top,
-                "upright": pdfium_c.FPDFText_GetCharAngle(raw, i) == 0,
+                "upright": angle(raw, i) == 0,
             }
         )
     return chars
@@ -140,6 +147,8 @@ def _box_from_origin(raw: Any, i: int, page_top: float) -> tuple[float, float, f
 
 
 # ---------------------------------------------------------------------------- edges
+
+_MOVETO, _BEZIERTO = pdfium_c.FPDF_SEGMENT_MOVETO, pdfium_c.FPDF_SEGMENT_BEZIERTO
 
 
 def _objects(container: Any, count: Any, get: Any, matrix: Matrix) -> Iterator[tuple[Any, Matrix]]:
@@ -181,20 +190,27 @@ def _subpaths(path: Any, matrix: Matrix) -> Iterator[tuple[list[tuple[float, flo
     x, y = ctypes.c_float(), ctypes.c_float()
     points: list[tuple[float, float]] = []
     closed, straight = False, True
+    segment, kind_of, point_of, closes = (
+        pdfium_c.FPDFPath_GetPathSegment,
+        pdfium_c.FPDFPathSegment_GetType,
+        pdfium_c.FPDFPathSegment_GetPoint,
+        pdfium_c.FPDFPathSegment_GetClose,
+    )
     for i in range(pdfium_c.FPDFPath_CountSegments(path)):
-        seg = pdfium_c.FPDFPath_GetPathSegment(path, i)
-        kind = pdfium_c.FPDFPathSegment_GetType(seg)
-        pdfium_c.FPDFPathSegment_GetPoint(seg, x, y)
-        point = (a * x.value + c * y.value + e, b * x.value + d * y.value + f)
-        if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
+        seg = segment(path, i)
+        kind = kind_of(seg)
+        point_of(seg, x, y)
+        px, py = x.value, y.value
+        point = (a * px + c * py + e, b * px + d * py + f)
+        if kind == _MOVETO:
             if points:
                 yield points, closed, straight
             points, closed, straight = [point], False, True
             continue
-        if kind == pdfium_c.FPDF_SEGMENT_BEZIERTO:
+        if kind == _BEZIERTO:
             straight = False
         points.append(point)
-        if pdfium_c.FPDFPathSegment_GetClose(seg):
+        if closes(seg):
             closed = True
     if points:
         yield points, closed, straight
