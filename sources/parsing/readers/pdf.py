@@ -34,6 +34,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import pdfplumber
@@ -702,8 +703,9 @@ def intersections_to_cells(
     points below / right of each are read from per-column / per-row lists instead of rescanning
     every later point."""
     points = sorted(intersections)
-    vertical = {p: {(e["x0"], e["top"], e["x1"], e["bottom"]) for e in d["v"]} for p, d in intersections.items()}
-    horizontal = {p: {(e["x0"], e["top"], e["x1"], e["bottom"]) for e in d["h"]} for p, d in intersections.items()}
+    box = itemgetter("x0", "top", "x1", "bottom")
+    vertical = {p: set(map(box, d["v"])) for p, d in intersections.items()}
+    horizontal = {p: set(map(box, d["h"])) for p, d in intersections.items()}
     columns: dict[float, list[tuple[float, float]]] = {}
     rows: dict[float, list[tuple[float, float]]] = {}
     position = {}
