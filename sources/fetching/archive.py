@@ -91,15 +91,17 @@ class ArchiveEntry:
         return cls(**kwargs)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
+def _atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one;
+    ``durable``: on disk before it is renamed (survives a power loss), at the cost of an fsync."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -156,9 +158,13 @@ class Archive:
         except (OSError, ValueError):
             return None
 
-    def memo_put(self, kind: str, key: str, value: Mapping[str, Any]) -> None:
-        """Store a result derived from archived bytes, atomically (recomputed if ever lost)."""
-        _atomic_write(self._memo_path(kind, key), json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    def memo_put(self, kind: str, key: str, value: Mapping[str, Any], durable: bool = True) -> None:
+        """Store a result derived from archived bytes, atomically (recomputed if ever lost).  ``durable=False``
+        skips the fsync, for a memo its reader computes again when it is absent (a memo lost or truncated
+        by a power loss reads as absent, :meth:`memo_get`)."""
+        _atomic_write(
+            self._memo_path(kind, key), json.dumps(value, ensure_ascii=False).encode("utf-8"), durable=durable
+        )
 
     def object_path(self, sha: str) -> Path:
         """Where the object named ``sha`` is (or would be) stored."""

@@ -450,7 +450,7 @@ class Fetcher:
         kind = sniff_kind(hop.body)
         if kind != "html":
             return self._result(hop, kind=kind)
-        info = self._analyse(hop.body, ctype, hop.final_url or url, year)
+        info = self._analyse(hop.body, ctype, hop.final_url or url, year, attachment)
         follow = attachment == "always" or (attachment == "auto" and not info.report_like)
         if follow and info.attachment:
             page = self._result(hop, kind=kind, report_like=info.report_like)
@@ -494,7 +494,7 @@ class Fetcher:
         kind = sniff_kind(hop.body)
         over: dict[str, Any] = dict(url=page.url, chain=chain, page=page, kind=kind, downloaded=downloaded)
         if kind == "html":
-            info = self._analyse(hop.body, ctype, hop.final_url or link, year)
+            info = self._analyse(hop.body, ctype, hop.final_url or link, year, "never")
             over["report_like"] = info.report_like
             if not info.report_like:
                 reason = info.error or "no report content"
@@ -511,18 +511,19 @@ class Fetcher:
         kind = sniff_kind(hop.body) if hop.body is not None else None
         return self._record(self._result(hop, kind=kind)), hop.body
 
-    def _analyse(self, data: bytes, content_type: str | None, base_url: str, year: int | None) -> PageInfo:
-        """:func:`analyse_page`, remembered in the archive per (document, URL, year): an unchanged page
-        (304) is not parsed again on the next run."""
-        key = hashlib.sha256(
-            b"\0".join(
-                [hashlib.sha256(data).digest(), (content_type or "").encode(), base_url.encode(), str(year).encode()]
-            )
-        ).hexdigest()
+    def _analyse(
+        self, data: bytes, content_type: str | None, base_url: str, year: int | None, links: str = "always"
+    ) -> PageInfo:
+        """:func:`analyse_page` (``links``: when its attachment link is looked for), remembered in the
+        archive per (document, URL, year, links): an unchanged page (304) is not parsed again on the next run."""
+        parts = [hashlib.sha256(data).digest(), (content_type or "").encode(), base_url.encode(), str(year).encode()]
+        if links != "always":  # the key of an analysis with its link stays what it was before this option
+            parts.append(links.encode())
+        key = hashlib.sha256(b"\0".join(parts)).hexdigest()
         memo = self.archive.memo_get("page", key)
         if memo is not None:
             return PageInfo(memo["report_like"], memo["error"], memo["attachment"], tuple(memo["markers"]))
-        info = analyse_page(data, content_type, base_url, year)
+        info = analyse_page(data, content_type, base_url, year, links)
         self.archive.memo_put(
             "page",
             key,
@@ -532,6 +533,7 @@ class Fetcher:
                 "attachment": info.attachment,
                 "markers": list(info.markers),
             },
+            durable=False,  # recomputed when lost: not worth an fsync per page
         )
         return info
 
@@ -563,7 +565,7 @@ class Fetcher:
             headers = {"content-length": str(len(data)), "last-modified": format_datetime(mtime, usegmt=True)}
             entry, status = self.archive.put(data, url=url, headers=headers, http_status=None), "fetched"
         kind = sniff_kind(data)
-        report_like = analyse_page(data, None, url).report_like if kind == "html" else None
+        report_like = analyse_page(data, None, url, links="never").report_like if kind == "html" else None
         hop = _Hop(
             "ok",
             url,

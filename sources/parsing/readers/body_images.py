@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -25,6 +26,9 @@ if TYPE_CHECKING:  # the image reader (numpy, the OCR engine) is imported only w
 MAX_BODY_IMAGES = 12
 #: One image of a body (fetched, or read beside a local page) is at most this many bytes.
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
+
+#: An ``<img`` tag anywhere in the page's bytes, in any letter case (ASCII-compatible encodings).
+_IMG_TAG = re.compile(rb"<img", re.IGNORECASE)
 
 #: A statutory table is in the rows when one of its anchor labels is (表二 规章, 表三 本年新收, 表四 行政复议).
 ANCHORS = {"t2": "规章", "t3": "本年新收", "t4": "行政复议"}
@@ -145,11 +149,13 @@ def image_sources(data: bytes, content_type: str | None = None) -> list[str]:
     from sources.parsing.document import UnreadableDocument
     from sources.parsing.readers.html import read_html
 
+    if not _IMG_TAG.search(data):  # no image at all: the page's tables need not be read (the fetcher's case)
+        return []
     try:
         doc = read_html(data, content_type)
     except UnreadableDocument:
         return []
-    if not missing_tables(doc.rows) or "<img" not in data.decode("latin-1").lower():
+    if not missing_tables(doc.rows):
         return []
     import lxml.html
 

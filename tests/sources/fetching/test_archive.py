@@ -102,3 +102,25 @@ def test_memo_round_trip_and_absent(tmp_path):
     assert archive.memo_get("page", "ab" * 32) is None
     archive.memo_put("page", "ab" * 32, {"report_like": True, "markers": ["表三"]})
     assert archive.memo_get("page", "ab" * 32) == {"report_like": True, "markers": ["表三"]}
+
+
+def test_a_memo_written_without_fsync_reads_back_and_a_truncated_one_reads_as_absent(tmp_path, monkeypatch):
+    archive = Archive(tmp_path / "archive")
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    archive.memo_put("page", "cd" * 32, {"report_like": False}, durable=False)
+    assert synced == []  # the page analysis memo: recomputed if lost, never synced
+    archive.memo_put("body_images", "cd" * 32, {"images": []})
+    assert len(synced) == 1  # other memos stay durable
+    assert archive.memo_get("page", "cd" * 32) == {"report_like": False}
+    archive._memo_path("page", "cd" * 32).write_bytes(b'{"report_li')  # what a power loss may leave
+    assert archive.memo_get("page", "cd" * 32) is None
+
+
+def test_image_sources_skip_a_page_without_images_and_see_any_letter_case():
+    from sources.parsing.readers.body_images import image_sources
+
+    table = "<table><tr><td>规章</td></tr><tr><td>本年新收</td></tr></table>"  # 表四 (行政复议) missing
+    page = f'<html><head><meta charset="utf-8"></head><body>{table}<IMG SRC="t4.png"></body></html>'.encode()
+    assert image_sources(page) == ["t4.png"]
+    assert image_sources(page.replace(b'<IMG SRC="t4.png">', b"")) == []
