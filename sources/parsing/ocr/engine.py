@@ -76,8 +76,15 @@ def _engine() -> Any:
             # Recognition pads every line of a batch to at least this width: 320 (the default)
             # makes each lone digit of a table cost as much as a line of text; 96 reads the same.
             "Rec.rec_img_shape": [3, 48, 96],
+            # Lines are recognised in batches sorted by width, each padded to its widest line; on one
+            # core the padding costs more than the batching saves: pairs took 24 % less CPU than the
+            # default 6 on dense table pages (interleaved A/B, same readings; 1 and 3 were slower).
+            # 48 px wide instead of 96 was not taken: lone "0"s lost confidence (0.99 → 0.5–0.9).
+            "Rec.rec_batch_num": 2,
             "EngineConfig.onnxruntime.intra_op_num_threads": 1,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            # onnxruntime's memory arena: tensors reused between lines instead of allocated (6 % less CPU)
+            "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
         }
     )
     return RapidOCR(params=params)
