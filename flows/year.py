@@ -343,6 +343,8 @@ def _run(opts: RunOptions, registry: Registry, ids: list[str], t0: float) -> Yea
     cpu = {"flow_process": _cpu_since(cpu0), **run.cpu}
     tasks = {
         "flow_started_at": t0,
+        # when the first fetch task's body began (epoch): the end of the run's start-up
+        "first_fetch_at": min((started for _sub, started, _end in run.task_times["fetch"]), default=None),
         "flow_pid": os.getpid(),
         "parse_pids": sorted(run.parse_pids),
         "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},

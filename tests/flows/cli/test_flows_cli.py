@@ -51,7 +51,8 @@ def test_run_json_summary(site_kit, tmp_path):
     assert (out["year"], out["agencies_attempted"], out["documents_fetched"], out["parsed"]) == (2023, 3, 2, 2)
     assert (out["promoted"] + out["quarantined"], out["missing"], out["failed"]) == (2, 1, 0)
     assert [a["agency_id"] for a in out["agencies"]] == ["c-jyj", "c-gone", "c-rsj"]
-    assert {"imports", "api_wait", "ready", "flow_start"} <= set(out["startup"])
+    assert {"imports", "api_wait", "ready", "flow_start", "first_fetch"} <= set(out["startup"])
+    assert out["startup"]["first_fetch"] >= out["startup"]["ready"]
 
     again = json.loads(runner.invoke(app, args).stdout)
     assert (again["documents_fetched"], again["not_modified"], again["parsed"], again["unchanged"]) == (0, 2, 0, 2)
