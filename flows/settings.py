@@ -19,13 +19,16 @@ first flow call (``xxgk run``), or a full one with the scheduler and the UI (``x
 that the CLI can start it before importing prefect (the ~7 s start overlaps the imports), and so
 that Dask workers get a real URL instead of starting servers of their own.  The server runs in its
 own session (a terminal's Ctrl-C is the CLI's to handle, which stops it) and dies with the CLI
-(``PR_SET_PDEATHSIG``), SIGKILL included.
+(``PR_SET_PDEATHSIG``), SIGKILL included.  Once a server of this Prefect version has started on the
+project's database, the next ones skip the database migrations and the block registration
+(:func:`server_start_settings`).
 """
 
 from __future__ import annotations
 
 import atexit
 import importlib.util
+import json
 import os
 import socket
 import subprocess
@@ -85,6 +88,48 @@ def configured_api_url() -> str | None:
     return None
 
 
+#: What a local server skips once its database is known to be set up (see :func:`server_start_settings`).
+_SETUP_MARK = "xxgk-server-setup.json"
+#: py-key-value (the server's task queue store) type-checks its own calls with beartype unless told not to.
+_SERVER_ENV = {"PY_KEY_VALUE_DISABLE_BEARTYPE": "true"}
+
+
+def _server_setup() -> dict[str, str]:
+    """What identifies a set-up server database: Prefect's version and the database it uses."""
+    from importlib.metadata import version
+
+    home = prefect_home()
+    url = os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL") or f"sqlite:{Path(home) / 'prefect.db'}"
+    return {"prefect": version("prefect"), "database": url}
+
+
+def server_start_settings() -> dict[str, str]:
+    """Environment for a local API server: its database migrations and block registration skipped when
+    this Prefect version already did them on this database (a file beside it says so), and py-key-value's
+    runtime type checks off.  Measured: the registration loads every Prefect collection installed
+    (prefect-dask imports dask and distributed, ~0.7 s of CPU) only to find nothing new, and the
+    migration check loads Alembic and every migration script, on every start."""
+    out = dict(_SERVER_ENV)
+    mark = Path(prefect_home()) / _SETUP_MARK
+    try:
+        done = json.loads(mark.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return out
+    database = (Path(prefect_home()) / "prefect.db").is_file() or "PREFECT_API_DATABASE_CONNECTION_URL" in os.environ
+    if done == _server_setup() and database:
+        out.update({"PREFECT_API_DATABASE_MIGRATE_ON_START": "false", "PREFECT_API_BLOCKS_REGISTER_ON_START": "false"})
+    return out
+
+
+def remember_server_start() -> None:
+    """Note that a server of this Prefect version started on this database (migrated, blocks registered)."""
+    try:
+        mark = Path(prefect_home()) / _SETUP_MARK
+        mark.write_text(json.dumps(_server_setup()), encoding="utf-8")
+    except OSError:  # only an optimisation of the next start
+        pass
+
+
 class ApiStarter:
     """Starts a local Prefect API server as a subprocess, without importing prefect, and waits on demand.
 
@@ -116,6 +161,7 @@ class ApiStarter:
         self._started = time.perf_counter()
         port = free_port(self.port)
         env = {**os.environ, "PREFECT_SERVER_API_PORT": str(port), "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
+        env.update({k: v for k, v in server_start_settings().items() if k not in os.environ})
         if self.ephemeral:
             env.update({"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"})
         elif env.get("PREFECT_SERVER_LOGGING_LEVEL") == "CRITICAL":  # our quiet default: a served server logs
@@ -169,6 +215,7 @@ class ApiStarter:
                     if resp.status == 200:
                         self.url = self._candidate
                         self.seconds = time.perf_counter() - self._started
+                        remember_server_start()
                         return self.url
             except OSError:
                 pass
