@@ -9,22 +9,24 @@ Two libraries, each used for what it is good at:
   under :data:`_PDFIUM_LOCK`.
 * **pdfplumber**'s table algorithm finds the ruled tables on that pdfium page model (measured on
   the real 5-page hongzequ report: 96 ms for its tables against 763 ms when pdfplumber parses the
-  pages itself with pdfminer, the same cells); the cells' text is taken as its ``Table.extract``
-  takes it (:func:`extract_cells`, the same text without its per-cell word extraction where a cell
-  is one word).  pdfplumber parses a page itself only when the model cannot be trusted (a rotated
-  page, a media box off the origin, a text object pdfium's text page lost) or holds no ruled table:
-  there a table without ruling lines is rebuilt from word positions.  A font that is not embedded
-  (reportlab's ``STSong-Light``, a ``宋体`` the publisher's PDF only names) gets glyphs from
-  :mod:`sources.parsing.readers.pdffont`, without which pdfium's text page would lose its
-  one-character lines and such pages would all go to pdfplumber (0.4 s of CPU per report).
+  pages itself with pdfminer, the same cells), its costly parts rewritten for the same results in
+  :mod:`sources.parsing.readers.pdftables` (cells, cell text, a second pass left out where it
+  changes nothing).  pdfplumber parses a page itself only when the model cannot be trusted (a
+  rotated page, a media box off the origin, a text object pdfium's text page lost) or holds no
+  ruled table: there a table without ruling lines is rebuilt from word positions.  A font that is
+  not embedded (reportlab's ``STSong-Light``, a ``宋体`` the publisher's PDF only names) gets
+  glyphs from :mod:`sources.parsing.readers.pdffont`, without which pdfium's text page would lose
+  its one-character lines and such pages would all go to pdfplumber (0.4 s of CPU per report).
 
 Nothing here does I/O; :func:`read_pdf` is a pure function of the bytes.
 
-(Over 500 lines: this is the one module allowed to import pdfplumber (an import-linter contract),
-and the ruled tables, the word-position tables and the stitching of tables over pages all go through
-pdfplumber (its table algorithm, or its own page parse) into the same :class:`_Table`; the pdfium
-page model and the stream checks already live apart in ``pdfgrid.py`` and ``pdf_streams.py``, and
-the pdfium page scan, which uses no pdfplumber, is the next seam to split along.)
+(Over 500 lines: with ``pdftables.py`` this is the one module allowed to import pdfplumber (an
+import-linter contract), and the ruled tables, the word-position tables and the stitching of tables
+over pages all go through pdfplumber (its table algorithm, or its own page parse) into the same
+:class:`_Table`; the pdfium page model, the table algorithm's rewritten parts, the fonts and the
+stream checks already live apart in ``pdfgrid.py``, ``pdftables.py``, ``pdffont.py`` and
+``pdf_streams.py``, and the pdfium page scan, which uses no pdfplumber, is the next seam to split
+along.)
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import pdfplumber
@@ -49,6 +50,7 @@ from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
 from sources.parsing.readers import pdffont
 from sources.parsing.readers.pdf_streams import check_streams
 from sources.parsing.readers.pdfgrid import PageModel, chars_within, page_model, usable
+from sources.parsing.readers.pdftables import extract_cells, find_tables, finder, outlines_drawn
 
 if TYPE_CHECKING:
     from sources.parsing.ocr import OcrPage
@@ -96,9 +98,6 @@ _TABLE_MARKERS = (
 
 #: Every character a page-number line (:data:`_FOOTER_RE`) can hold besides digits and blanks.
 _FOOTER_CHARS = frozenset("-—–－―~第页共,，/")
-#: Characters pdfplumber's text extraction expands (``ﬁ`` → ``fi``): never joined as they are.
-_LIGATURES = frozenset("ﬀﬃﬄﬁﬂﬅﬆ")
-
 _NUMBER_RE = re.compile(r"^[-+]?\d[\d,，]*(?:\.\d+)?%?$")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -540,53 +539,6 @@ def _text_in(model: PageModel, box: tuple[float, float, float, float]) -> str:
     return str(extract_text(crop_to_bbox(near, box))) if near else ""
 
 
-def extract_cells(rows: Sequence[Any], chars: Sequence[dict[str, Any]]) -> list[list[str | None]]:
-    """pdfplumber's ``Table.extract()`` (default settings) of a table's ``rows`` over ``chars``: the
-    same text for every cell, ``None`` for a position covered by a merged cell.
-
-    A character belongs to the row and cell holding its centre, as there.  A cell's characters that
-    lie on one line (tops within 3 pt), left to right with gaps of at most 3 pt and no blank among them,
-    form one word: its text is theirs, joined, which is what pdfplumber's ``extract_text`` makes of them
-    (it groups them into lines and words first); any other cell goes through ``extract_text`` itself.
-    """
-    from pdfplumber.utils import extract_text
-
-    centred = [((c["x0"] + c["x1"]) / 2, (c["top"] + c["bottom"]) / 2, c) for c in chars]
-    out: list[list[str | None]] = []
-    for row in rows:
-        rx0, rtop, rx1, rbottom = row.bbox
-        row_chars = [t for t in centred if rx0 <= t[0] < rx1 and rtop <= t[1] < rbottom]
-        texts: list[str | None] = []
-        for cell in row.cells:
-            if cell is None:
-                texts.append(None)
-                continue
-            x0, top, x1, bottom = cell
-            found = [c for h, v, c in row_chars if x0 <= h < x1 and top <= v < bottom]
-            texts.append(_one_word(found) if found else "")
-            if texts[-1] is None:
-                texts[-1] = str(extract_text(found))
-        out.append(texts)
-    return out
-
-
-def _one_word(chars: Sequence[dict[str, Any]]) -> str | None:
-    """The text of characters forming one word on one line (see :func:`extract_cells`), else None."""
-    tops = [c["top"] for c in chars]
-    if max(tops) - min(tops) > 3:
-        return None
-    ordered = sorted(chars, key=lambda c: c["x0"])
-    previous = None
-    for c in ordered:
-        text = c["text"]
-        if not c["upright"] or not text or text.isspace() or text in _LIGATURES:
-            return None
-        if previous is not None and (c["x0"] < previous["x0"] or c["x0"] > previous["x1"] + 3):
-            return None
-        previous = c
-    return "".join(c["text"] for c in ordered)
-
-
 def _page_tables(page: Page, number: int) -> tuple[list[_Table], bool]:
     """The tables of one page (ruled first, word positions as fallback), and whether the fallback ran."""
     tables = _ruled_tables(page, number)
@@ -619,20 +571,21 @@ def _ruled_tables(page: Page | PageModel, number: int, second_pass: bool = False
     A table split over pages often lacks part of its top or bottom rule (WPS leaves the bottom
     rule of a page's last row to a white cell background, which is filtered out), so its first or
     last row would be lost.  The second pass closes each table's outline at the extent of the
-    ruling lines that touch it.  It is left out when it cannot change anything (see
-    :func:`_outlines_drawn`) unless ``second_pass``: it costs as much as the first.
+    ruling lines that touch it.  It is left out when it cannot change anything
+    (:func:`~sources.parsing.readers.pdftables.outlines_drawn`) unless ``second_pass``: it costs as
+    much as the first.
     """
     ruled = page.filter(_is_ruling_or_content) if isinstance(page, Page) else page  # a model has no backgrounds
-    finder = _finder(ruled, _LINE_SETTINGS)
-    found = finder.tables
+    found_by = finder(ruled, _LINE_SETTINGS)
+    found = found_by.tables
     if not found:
         return []
     edges = ruled.edges
     extents = [ruling_extent(table.bbox, edges) for table in found]
-    if second_pass or not _outlines_drawn(extents, found, finder.edges):
+    if second_pass or not outlines_drawn(extents, found, found_by.edges):
         outlines = [_bbox_rect(extent, page) for extent in extents]
         settings = {**_LINE_SETTINGS, "explicit_vertical_lines": outlines, "explicit_horizontal_lines": outlines}
-        found = _find_tables(ruled, settings)
+        found = find_tables(ruled, settings)
     tables = []
     for table in sorted(found, key=lambda t: (t.bbox[1], t.bbox[0])):
         if isinstance(page, PageModel):
@@ -642,109 +595,6 @@ def _ruled_tables(page: Page | PageModel, number: int, second_pass: bool = False
         if rows and max(len(row) for row in rows) >= 2:
             tables.append(_Table(page=number, bbox=table.bbox, rows=rows))
     return tables
-
-
-def _outlines_drawn(
-    extents: Sequence[tuple[float, float, float, float]], tables: Sequence[Any], merged: Sequence[dict[str, Any]]
-) -> bool:
-    """Whether every table's outline is already drawn: no ruling line touching it reaches beyond it
-    (its extent is its box) and each of its four sides lies on one of the page's merged edges from end
-    to end.  The second pass would then only add edges lying on edges already there, which
-    pdfplumber's snapping and joining absorb: the same edges, the same cells."""
-    for extent, table in zip(extents, tables, strict=True):
-        x0, top, x1, bottom = table.bbox
-        if tuple(extent) != tuple(table.bbox):
-            return False
-        for orientation, at, low, high in (
-            ("h", top, x0, x1),
-            ("h", bottom, x0, x1),
-            ("v", x0, top, bottom),
-            ("v", x1, top, bottom),
-        ):
-            if not any(_covers(edge, orientation, at, low, high) for edge in merged):
-                return False
-    return True
-
-
-def _covers(edge: dict[str, Any], orientation: str, at: float, low: float, high: float) -> bool:
-    if edge["orientation"] != orientation:
-        return False
-    if orientation == "h":
-        return bool(edge["top"] == at and edge["x0"] <= low and edge["x1"] >= high)
-    return bool(edge["x0"] == at and edge["top"] <= low and edge["bottom"] >= high)
-
-
-def _finder(page: Any, settings: dict[str, Any]) -> Any:
-    """pdfplumber's ``TableFinder`` on a pdfplumber page or a :class:`PageModel`: its edges,
-    intersections, cells and tables as its constructor makes them, with the cells found by
-    :func:`intersections_to_cells` (the same cells; pdfplumber's own took a third of a PDF parse)."""
-    from pdfplumber.table import Table, TableFinder, TableSettings, cells_to_tables, edges_to_intersections
-
-    finder = TableFinder.__new__(TableFinder)
-    finder.page = page
-    finder.settings = TableSettings.resolve(settings)
-    finder.edges = finder.get_edges()
-    finder.intersections = edges_to_intersections(
-        finder.edges, finder.settings.intersection_x_tolerance, finder.settings.intersection_y_tolerance
-    )
-    finder.cells = intersections_to_cells(finder.intersections)
-    finder.tables = [Table(page, group) for group in cells_to_tables(finder.cells)]
-    return finder
-
-
-def intersections_to_cells(
-    intersections: dict[tuple[float, float], dict[str, list[dict[str, Any]]]],
-) -> list[tuple[float, float, float, float]]:
-    """pdfplumber's ``intersections_to_cells``, the same cells in the same order: for each
-    intersection (in sorted order) the smallest cell it is the top-left corner of — the first point
-    below it joined to it by a vertical edge, with the first point right of it joined by a horizontal
-    edge, whose bottom-right corner is an intersection joined to both.  Two points are joined when
-    they share an edge (compared by box, as there); the edge sets are built once per point and the
-    points below / right of each are read from per-column / per-row lists instead of rescanning
-    every later point."""
-    points = sorted(intersections)
-    box = itemgetter("x0", "top", "x1", "bottom")
-    vertical = {p: set(map(box, d["v"])) for p, d in intersections.items()}
-    horizontal = {p: set(map(box, d["h"])) for p, d in intersections.items()}
-    columns: dict[float, list[tuple[float, float]]] = {}
-    rows: dict[float, list[tuple[float, float]]] = {}
-    position = {}
-    for point in points:  # sorted by x, then y: each column top to bottom, each row left to right
-        column, row = columns.setdefault(point[0], []), rows.setdefault(point[1], [])
-        position[point] = (len(column), len(row))
-        column.append(point)
-        row.append(point)
-
-    def joined(p: tuple[float, float], q: tuple[float, float]) -> bool:
-        if p[0] == q[0] and not vertical[p].isdisjoint(vertical[q]):
-            return True
-        return p[1] == q[1] and not horizontal[p].isdisjoint(horizontal[q])
-
-    cells = []
-    for point in points[:-1]:
-        in_column, in_row = position[point]
-        right = rows[point[1]][in_row + 1 :]
-        found = None
-        for below in columns[point[0]][in_column + 1 :]:
-            if not joined(point, below):
-                continue
-            for beside in right:
-                if not joined(point, beside):
-                    continue
-                corner = (beside[0], below[1])
-                if corner in intersections and joined(corner, beside) and joined(corner, below):
-                    found = (point[0], point[1], corner[0], corner[1])
-                    break
-            if found:
-                break
-        if found:
-            cells.append(found)
-    return cells
-
-
-def _find_tables(page: Any, settings: dict[str, Any]) -> list[Any]:
-    """pdfplumber's ``Page.find_tables`` on a pdfplumber page or a :class:`PageModel`."""
-    return list(_finder(page, settings).tables)
 
 
 def ruling_extent(

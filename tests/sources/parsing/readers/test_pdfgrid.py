@@ -19,7 +19,7 @@ from reportlab.pdfgen import canvas
 
 from sources.parsing.limits import DEFAULT_LIMITS
 from sources.parsing.readers import pdf as reader
-from sources.parsing.readers import pdffont
+from sources.parsing.readers import pdffont, pdftables
 from sources.parsing.readers.pdfgrid import chars_within, page_model
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -160,13 +160,13 @@ def test_cells_as_pdfplumber_extracts_them_and_second_pass_left_out_only_where_i
         pages += _model_pages(HONGZEQU.read_bytes())
     extracted = left_out = 0
     for scan in pages:
-        for table in reader._find_tables(scan.model, reader._LINE_SETTINGS):
+        for table in pdftables.find_tables(scan.model, reader._LINE_SETTINGS):
             table.page = chars_within(scan.model, table.bbox)
-            assert reader.extract_cells(table.rows, table.page.chars) == table.extract()
+            assert pdftables.extract_cells(table.rows, table.page.chars) == table.extract()
             extracted += 1
-        finder = reader._finder(scan.model, reader._LINE_SETTINGS)
+        finder = pdftables.finder(scan.model, reader._LINE_SETTINGS)
         extents = [reader.ruling_extent(t.bbox, scan.model.edges) for t in finder.tables]
-        left_out += bool(finder.tables) and reader._outlines_drawn(extents, finder.tables, finder.edges)
+        left_out += bool(finder.tables) and pdftables.outlines_drawn(extents, finder.tables, finder.edges)
 
         def key(tables):
             return [(t.bbox, t.rows) for t in tables]
@@ -192,7 +192,10 @@ def test_finder_finds_the_cells_and_tables_of_pdfplumbers_table_finder():
                 pages = [plumber.pages[scan.number - 1].filter(reader._is_ruling_or_content)]
                 pages += [scan.model] if scan.model is not None else []
                 for page in pages:
-                    theirs, ours = TableFinder(page, reader._LINE_SETTINGS), reader._finder(page, reader._LINE_SETTINGS)
+                    theirs, ours = (
+                        TableFinder(page, reader._LINE_SETTINGS),
+                        pdftables.finder(page, reader._LINE_SETTINGS),
+                    )
                     assert ours.cells == theirs.cells
                     assert [t.bbox for t in ours.tables] == [t.bbox for t in theirs.tables]
                     compared += bool(theirs.cells)
