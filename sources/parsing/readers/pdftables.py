@@ -1,7 +1,7 @@
 """pdfplumber's table algorithm on a page (a pdfplumber ``Page`` or a pdfium
 :class:`~sources.parsing.readers.pdfgrid.PageModel`), with the same results at a fraction of the
 cost: the parts of ``TableFinder`` and ``Table.extract`` that took most of a PDF parse, each replaced
-by the same algorithm written for Python (:func:`finder`'s cells, :func:`extract_cells`'s text), and
+by the same algorithm written for Python (:func:`finder`'s cells, :func:`cell_text` for a cell's text), and
 the test that lets the PDF reader leave out a second table pass that would change nothing
 (:func:`outlines_drawn`).  The tests compare each with pdfplumber's own on real and generated PDFs.
 
@@ -126,10 +126,8 @@ def extract_cells(rows: Sequence[Any], chars: Sequence[dict[str, Any]]) -> list[
     """pdfplumber's ``Table.extract()`` (default settings) of a table's ``rows`` over ``chars``: the
     same text for every cell, ``None`` for a position covered by a merged cell.
 
-    A character belongs to the row and cell holding its centre, as there.  A cell's characters that
-    lie on one line (tops within 3 pt), left to right with gaps of at most 3 pt and no blank among them,
-    form one word: its text is theirs, joined, which is what pdfplumber's ``extract_text`` makes of them
-    (it groups them into lines and words first); any other cell goes through ``extract_text`` itself.
+    A character belongs to the row and cell holding its centre, as there; a cell's text is
+    :func:`cell_text` of its characters, or pdfplumber's ``extract_text`` where that declines.
     """
     from pdfplumber.utils import extract_text
 
@@ -145,25 +143,64 @@ def extract_cells(rows: Sequence[Any], chars: Sequence[dict[str, Any]]) -> list[
                 continue
             x0, top, x1, bottom = cell
             found = [c for h, v, c in row_chars if x0 <= h < x1 and top <= v < bottom]
-            texts.append(one_word(found) if found else "")
-            if texts[-1] is None:
-                texts[-1] = str(extract_text(found))
+            text = cell_text(found) if found else ""
+            texts.append(str(extract_text(found)) if text is None else text)
         out.append(texts)
     return out
 
 
-def one_word(chars: Sequence[dict[str, Any]]) -> str | None:
-    """The text of characters forming one word on one line (see :func:`extract_cells`), else None."""
-    tops = [c["top"] for c in chars]
-    if max(tops) - min(tops) > 3:
-        return None
-    ordered = sorted(chars, key=lambda c: c["x0"])
-    previous = None
-    for c in ordered:
+def cell_text(chars: Sequence[dict[str, Any]]) -> str | None:
+    """pdfplumber's ``extract_text(chars)`` (default settings, 3 pt tolerances) for upright characters
+    without a ligature or an empty text; ``None`` for any other characters (ask pdfplumber then).
+
+    As there: the characters are grouped into lines (tops chained within 3 pt, lines top to bottom),
+    each line left to right is cut into words at a blank and where a character starts left of the
+    one before, more than 3 pt after its end, or 3 pt above or below it; the words are grouped into
+    lines again by their tops; words are joined by a space, lines by a line break.
+    """
+    for c in chars:
         text = c["text"]
-        if not c["upright"] or not text or text.isspace() or text in _LIGATURES:
+        if not c["upright"] or not text or text in _LIGATURES:
             return None
-        if previous is not None and (c["x0"] < previous["x0"] or c["x0"] > previous["x1"] + 3):
-            return None
-        previous = c
-    return "".join(c["text"] for c in ordered)
+    words: list[dict[str, Any]] = []
+    for line in _lines(chars):
+        word: list[dict[str, Any]] = []
+        for c in sorted(line, key=_X0):
+            if c["text"].isspace():
+                _close(word, words)
+                word = []
+            elif word and (
+                c["x0"] < word[-1]["x0"] or c["x0"] > word[-1]["x1"] + 3 or abs(c["top"] - word[-1]["top"]) > 3
+            ):
+                _close(word, words)
+                word = [c]
+            else:
+                word.append(c)
+        _close(word, words)
+    return "\n".join(" ".join(w["text"] for w in line) for line in _lines(words))
+
+
+_X0 = itemgetter("x0")
+
+
+def _close(word: list[dict[str, Any]], words: list[dict[str, Any]]) -> None:
+    if word:
+        words.append({"top": min(c["top"] for c in word), "text": "".join(c["text"] for c in word)})
+
+
+def _lines(objects: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """pdfplumber's ``cluster_objects(objects, "top", 3)``: the distinct tops sorted and chained into
+    clusters (a top more than 3 pt below the previous one starts the next), the objects of each
+    cluster in their own order, the clusters top to bottom."""
+    cluster: dict[float, int] = {}
+    last: float | None = None
+    index = -1
+    for top in sorted({o["top"] for o in objects}):
+        if last is None or top > last + 3:
+            index += 1
+        cluster[top] = index
+        last = top
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for o in objects:
+        groups.setdefault(cluster[o["top"]], []).append(o)
+    return [groups[i] for i in sorted(groups)]

@@ -200,3 +200,30 @@ def test_finder_finds_the_cells_and_tables_of_pdfplumbers_table_finder():
                     assert [t.bbox for t in ours.tables] == [t.bbox for t in theirs.tables]
                     compared += bool(theirs.cells)
     assert compared >= 6
+
+
+def test_cell_text_is_pdfplumbers_extract_text_for_any_box_of_a_page():
+    import random
+
+    from pdfplumber.utils import extract_text
+
+    rnd = random.Random(7)
+    data = factory.render_pdf(factory.make_cells("gov2021", 17), split_after=None)
+    pages = _model_pages(data) + _model_pages((ROOT / "sources" / "samples" / "xzf-2023.pdf").read_bytes())
+    compared = multiline = 0
+    for scan in pages:
+        chars = scan.model.chars
+        for _ in range(300):  # boxes from a word to most of the page: words, wrapped and vertical labels, narrative
+            x0, top = rnd.uniform(0, scan.model.width), rnd.uniform(0, scan.model.height)
+            width, height = rnd.choice([20, 60, 150, 400]), rnd.choice([8, 15, 30, 120, 400])
+            inside = [
+                c
+                for c in chars
+                if x0 <= (c["x0"] + c["x1"]) / 2 < x0 + width and top <= (c["top"] + c["bottom"]) / 2 < top + height
+            ]
+            if inside:
+                ours = pdftables.cell_text(inside)
+                assert ours == extract_text(inside)
+                compared += 1
+                multiline += "\n" in ours
+    assert compared >= 500 and multiline >= 100
