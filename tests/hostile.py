@@ -154,9 +154,82 @@ def chained_page_bomb(inflated: int, layer: str = "ASCII85Decode", operators: by
     return pdf_file([text], extra=[b"/Filter [/%s /FlateDecode]" % layer.encode()])
 
 
-def encrypted_page_bomb(inflated: int, operators: bytes = b" ") -> bytes:
-    """:func:`flate_page_bomb` encrypted with the standard security handler (40-bit RC4, revision 2),
-    opening without a password as most owner-password PDFs do."""
+def _lzw_pack(segments: list[list[int]], early_change: int = 1) -> bytes:
+    """LZW codes as ``/LZWDecode`` reads them: each segment after a clear code, the end-of-data code
+    last; a code is as wide (9-12 bits) as a decoder's table is big when it reads it."""
+    bits: list[str] = []
+
+    def put(code: int, entries: int) -> None:
+        bits.append(format(code, f"0{min(12, (entries + early_change).bit_length())}b"))
+
+    entries = 258
+    for codes in segments:
+        put(256, entries)
+        entries = 258
+        for i, code in enumerate(codes):
+            put(code, entries)
+            entries += 1 if i else 0  # a decoder adds an entry from the second code after a clear on
+    put(257, entries)
+    stream = "".join(bits)
+    stream += "0" * (-len(stream) % 8)
+    return int(stream, 2).to_bytes(len(stream) // 8, "big")
+
+
+def lzw_encode(data: bytes) -> bytes:
+    """``data`` LZW-encoded for ``/Filter /LZWDecode`` (a small stream: the encoder is plain Python)."""
+    return _lzw_pack(_lzw_segments(data))
+
+
+def _lzw_segments(data: bytes) -> list[list[int]]:
+    segments: list[list[int]] = [[]]
+    table = {bytes([i]): i for i in range(256)}
+    word = b""
+    for value in data:
+        grown = word + bytes([value])
+        if grown in table:
+            word = grown
+            continue
+        segments[-1].append(table[word])
+        table[grown] = len(table) + 2
+        word = bytes([value])
+        if len(table) + 2 >= 4000:  # well before 12 bits run out: start again after a clear code
+            segments[-1].append(table[word])
+            segments.append([])
+            table, word = {bytes([i]): i for i in range(256)}, b""
+    if word:
+        segments[-1].append(table[word])
+    return segments
+
+
+def lzw_bomb(head: bytes, byte: int, total: int) -> bytes:
+    """An LZW stream decoding to ``head`` then at least ``total`` bytes of ``byte``: about 1 KB per
+    6 MB decoded (a run's codes name strings one byte longer each: ``byte``, 258 = two, 259 = three …)."""
+    segments = _lzw_segments(head) if head else []
+    made = 0
+    while made < total:
+        run = [byte]
+        made += 1
+        while len(run) < 3800 and made < total:
+            made += len(run) + 1
+            run.append(257 + len(run))
+        segments.append(run)
+    return _lzw_pack(segments)
+
+
+def lzw_page_bomb(inflated: int, layer: str | None = None) -> bytes:
+    """A one-page PDF whose LZW content stream decodes to some text then about ``inflated`` blanks
+    (``layer="ASCII85Decode"``: behind an ASCII85 layer, ``/Filter [/ASCII85Decode /LZWDecode]``)."""
+    import base64
+
+    data = lzw_bomb(text_page("x") + b"\n", ord(" "), inflated)
+    if layer is None:
+        return pdf_file([data], filters=["LZWDecode"])
+    return pdf_file([base64.a85encode(data, wrapcol=76) + b"~>"], extra=[b"/Filter [/%s /LZWDecode]" % layer.encode()])
+
+
+def encrypted_page_bomb(inflated: int, operators: bytes = b" ", *, lzw: bool = False) -> bytes:
+    """:func:`flate_page_bomb` (or with ``lzw`` :func:`lzw_page_bomb`) encrypted with the standard
+    security handler (40-bit RC4, revision 2), opening without a password as most owner-password PDFs do."""
     from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
     from cryptography.hazmat.primitives.ciphers import Cipher
     from reportlab.lib.pdfencrypt import computeO, computeU, encryptionkey
@@ -165,7 +238,10 @@ def encrypted_page_bomb(inflated: int, operators: bytes = b" ") -> bytes:
     owner = computeO("", "owner", 2)
     key = encryptionkey("", owner, permissions, file_id, revision=2)
     user = computeU(key, revision=2)
-    plain = pdf_file([_page_bomb_data(inflated, operators)], filters=["FlateDecode"])
+    if lzw:
+        plain = lzw_page_bomb(inflated)
+    else:
+        plain = pdf_file([_page_bomb_data(inflated, operators)], filters=["FlateDecode"])
     # the page's content stream is object 5: encrypt its bytes with the object's key
     start = plain.index(b"5 0 obj")
     body_at = plain.index(b"stream\n", start) + len(b"stream\n")

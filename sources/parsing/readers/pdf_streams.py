@@ -11,10 +11,12 @@ Three kinds of stream are reached:
   before Flate (LZW, run-length…) cannot be sized without decoding it whole, and real reports never
   use one: such a stream is refused with its filters named (a ``/Crypt`` filter is the encryption's,
   handled as below);
-* the Flate streams of an encrypted PDF that opens without a password (the usual owner-password
-  PDF): the file key comes from pdfminer's standard security handler, and each stream is decrypted
-  (RC4 or AES) and inflated chunk by chunk.  A PDF that needs a password is left to pdfium, which
-  refuses it as ``encrypted``.
+* an LZW stream (``/Filter /LZWDecode``, also behind ASCII layers): sized without being decoded,
+  from the lengths of its table's entries only (:func:`_lzw_sizes`);
+* the Flate and LZW streams of an encrypted PDF that opens without a password (the usual
+  owner-password PDF): the file key comes from pdfminer's standard security handler, and each
+  stream is decrypted (RC4 or AES) and sized chunk by chunk.  A PDF that needs a password is left to
+  pdfium, which refuses it as ``encrypted``.
 
 Nothing here does I/O.
 """
@@ -48,6 +50,8 @@ _ENCRYPT = re.compile(rb"/Encrypt\s*(?:\d+\s+\d+\s+R|<<)")
 _SPACE = b" \t\r\n\f\x00"
 
 FLATE = {"FlateDecode", "Fl"}
+LZW = {"LZWDecode", "LZW"}
+_EARLY_CHANGE_0 = re.compile(rb"/EarlyChange\s+0\b")
 _ASCII = {"ASCII85Decode": "a85", "A85": "a85", "ASCIIHexDecode": "hex", "AHx": "hex"}
 
 
@@ -76,27 +80,34 @@ def check_streams(data: bytes, limits: ReadLimits) -> None:
     (a JPEG, a damaged stream) is left to the libraries."""
     view = memoryview(data)
     totals = {"all": 0, "content": 0}
-    sealed: list[tuple[int, int, bytes, tuple[int, int]]] = []  # encrypted-looking: (start, end, dict, id)
+    sealed: list[tuple[int, int, bytes, tuple[int, int], int | None]] = []  # to size after decryption
+    encrypted = bool(_ENCRYPT.search(data))
     for match in _STREAM_START.finditer(data):
         stream_dict, ref = _head(data, match.start())
         names = filters(stream_dict)
         flate_at = next((i for i, n in enumerate(names) if n in FLATE), None)
-        before = [n for n in names[:flate_at] if n != "Crypt"] if flate_at is not None else []  # Crypt: see below
+        lzw_at = next((i for i, n in enumerate(names) if n in LZW), None) if flate_at is None else None
+        packed_at = flate_at if flate_at is not None else lzw_at
+        before = [n for n in names[:packed_at] if n != "Crypt"] if packed_at is not None else []  # Crypt: see below
         if any(n not in _ASCII for n in before):
             raise UnreadableDocument(
                 "too_large",
                 f"PDF 中一个压缩流使用了过滤器组合 {' '.join(names)}，无法预先检查解压后的大小，未读取："
                 "请人工检查或索取正常的 PDF",
             )
+        lzw = None if lzw_at is None else (0 if _EARLY_CHANGE_0.search(stream_dict) else 1)
+        if lzw is not None and encrypted and ref is not None and not before:  # its bytes are ciphertext
+            sealed.append((match.end(), _end(data, match.end(), stream_dict), stream_dict, ref, lzw))
+            continue
         chunks = _decoded(view, match.end(), before)
-        inflated = _inflate(chunks, _is_data(stream_dict), limits, totals)
+        inflated = _inflate(chunks, _is_data(stream_dict), limits, totals, lzw)
         if inflated is None and ref is not None and flate_at is not None and not before:  # encrypted Flate?
-            sealed.append((match.end(), _end(data, match.end(), stream_dict), stream_dict, ref))
-    if sealed and _ENCRYPT.search(data):
+            sealed.append((match.end(), _end(data, match.end(), stream_dict), stream_dict, ref, None))
+    if sealed and encrypted:
         handler = _security_handler(data)
-        for start, end, stream_dict, (objid, gen) in sealed if handler is not None else []:
+        for start, end, stream_dict, (objid, gen), lzw in sealed if handler is not None else []:
             chunks = _decrypted(view, start, end, handler, objid, gen)
-            _inflate(chunks, _is_data(stream_dict), limits, totals)
+            _inflate(chunks, _is_data(stream_dict), limits, totals, lzw)
     limits.check_time("检查 PDF 压缩流")
 
 
@@ -105,25 +116,24 @@ def _is_data(stream_dict: bytes) -> bool:
 
 
 def _inflate(
-    chunks: Iterator[bytes | memoryview], is_data: bool, limits: ReadLimits, totals: dict[str, int]
+    chunks: Iterator[bytes | memoryview],
+    is_data: bool,
+    limits: ReadLimits,
+    totals: dict[str, int],
+    lzw: int | None = None,
 ) -> int | None:
-    """Inflate ``chunks`` into nothing, 1 MB at a time, within the limits; the inflated size, or
-    ``None`` when the first bytes are not zlib data (nothing counted)."""
+    """Inflate ``chunks`` into nothing, 1 MB at a time, within the limits (``lzw``: an LZW stream with
+    this ``/EarlyChange``, sized by :func:`_lzw_sizes`); the inflated size, or ``None`` when the first
+    bytes are not zlib data (nothing counted)."""
     limit, what = (limits.part_bytes, "一个数据流") if is_data else (limits.content_bytes, "一个页面内容流")
-    inflater = zlib.decompressobj()
     size = 0
     try:
-        for chunk in chunks:
-            pending: bytes | memoryview = chunk
-            while pending and not inflater.eof:
-                size += len(inflater.decompress(pending, _INFLATE_STEP))
-                pending = inflater.unconsumed_tail
-                limits.check_size(size, limit, f"PDF 中{what}解压后")
-                if not is_data:
-                    limits.check_size(totals["content"] + size, limits.content_total, "PDF 全部页面内容流解压后")
-                limits.check_size(totals["all"] + size, limits.inflated_bytes, "PDF 全部压缩流解压后")
-            if inflater.eof:
-                break
+        for step in _flate_sizes(chunks) if lzw is None else _lzw_sizes(chunks, lzw):
+            size += step
+            limits.check_size(size, limit, f"PDF 中{what}解压后")
+            if not is_data:
+                limits.check_size(totals["content"] + size, limits.content_total, "PDF 全部页面内容流解压后")
+            limits.check_size(totals["all"] + size, limits.inflated_bytes, "PDF 全部压缩流解压后")
     except zlib.error:
         if size == 0:
             return None  # not a Flate stream (or encrypted): nothing inflated
@@ -132,6 +142,60 @@ def _inflate(
     totals["all"] += size
     totals["content"] += 0 if is_data else size
     return size
+
+
+def _flate_sizes(chunks: Iterator[bytes | memoryview]) -> Iterator[int]:
+    """The sizes a Flate stream inflates to, at most 1 MB a step (inflated into nothing)."""
+    inflater = zlib.decompressobj()
+    for chunk in chunks:
+        pending: bytes | memoryview = chunk
+        while pending and not inflater.eof:
+            yield len(inflater.decompress(pending, _INFLATE_STEP))
+            pending = inflater.unconsumed_tail
+        if inflater.eof:
+            return
+
+
+def _lzw_sizes(chunks: Iterator[bytes | memoryview], early_change: int) -> Iterator[int]:
+    """The sizes an LZW stream (``/LZWDecode``, 9-12 bit codes, ``/EarlyChange`` as given) decodes to,
+    summed every few thousand codes, without decoding it: only the length of each table entry is kept
+    (an entry is the previous code's string plus one byte), so a 1 KB stream that decodes to 1 GB costs
+    a few thousand integer steps and no memory.  Stops at the end-of-data code or a code no decoder
+    could take (the libraries then decide)."""
+    lengths = [1] * 256 + [0, 0]  # 256: clear, 257: end of data
+    prev = 0  # length of the previous code's string; 0 right after a clear
+    nbits, acc, held, size, codes = 9, 0, 0, 0, 0
+    for chunk in chunks:
+        for byte in bytes(chunk):
+            acc, held = (acc << 8) | byte, held + 8
+            if held < nbits:
+                continue
+            held -= nbits
+            code, acc = acc >> held, acc & ((1 << held) - 1)
+            if code == 256:
+                del lengths[258:]
+                prev, nbits = 0, 9
+                continue
+            if code == 257:
+                yield size
+                return
+            if code < len(lengths):
+                out = lengths[code]
+            elif code == len(lengths) and prev:  # the string being defined: previous string + its first byte
+                out = prev + 1
+            else:
+                yield size
+                return
+            if prev and len(lengths) < 4096:
+                lengths.append(prev + 1)
+                nbits = min(12, (len(lengths) + early_change).bit_length())
+            prev = out
+            size += out
+            codes += 1
+            if codes % 4096 == 0:
+                yield size
+                size = 0
+    yield size
 
 
 def _pieces(view: memoryview, start: int, end: int) -> Iterator[memoryview]:

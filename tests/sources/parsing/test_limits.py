@@ -25,6 +25,8 @@ from hostile import (
     docx_bomb,
     encrypted_page_bomb,
     flate_page_bomb,
+    lzw_encode,
+    lzw_page_bomb,
     member,
     paragraph,
     pdf_file,
@@ -190,7 +192,9 @@ def test_pdf_flate_streams_behind_a_filter_chain_or_encryption_are_bounded_too(m
     assert _code(result) == "too_large" and "一个页面内容流" in result["error"] and "2 MB" in result["error"]
 
 
-@pytest.mark.parametrize("make", [chained_page_bomb, encrypted_page_bomb], ids=["behind ASCII85", "encrypted"])
+@pytest.mark.parametrize(
+    "make", [chained_page_bomb, encrypted_page_bomb, lzw_page_bomb], ids=["behind ASCII85", "encrypted", "LZW"]
+)
 def test_pdf_gigabyte_bomb_behind_ascii85_or_encryption_is_refused_in_bounded_memory(tmp_path, make):
     """Before these streams were checked, pdfium inflated them whole (1 GB of blanks: 2.1 GB of memory)."""
     path = tmp_path / "bomb.pdf"
@@ -205,6 +209,38 @@ def test_pdf_flate_behind_another_filter_is_refused_with_its_filters_named():
     pdf = pdf_file([zlib.compress(text_page("x"))], extra=[b"/Filter [/LZWDecode /FlateDecode]"])
     result = parse_bytes(pdf, "l.pdf")
     assert _code(result) == "too_large" and "LZWDecode FlateDecode" in result["error"]
+
+
+def test_the_test_lzw_encoder_is_what_pdfminer_decodes():
+    from pdfminer.lzw import lzwdecode
+
+    from sources.parsing.readers.pdf_streams import _lzw_sizes
+
+    for data in [b"x", b"abababababab", bytes(range(256)) * 40, text_page("x") + b" " * 300_000]:
+        assert lzwdecode(lzw_encode(data)) == data
+        assert sum(_lzw_sizes(iter([lzw_encode(data)]), 1)) == len(data)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lzw_page_bomb,
+        lambda n: lzw_page_bomb(n, "ASCII85Decode"),
+        lambda n: encrypted_page_bomb(n, lzw=True),
+    ],
+    ids=["LZW", "LZW behind ASCII85", "LZW encrypted (RC4, no password)"],
+)
+def test_pdf_lzw_streams_are_bounded_like_flate_ones(make):
+    """An LZW content stream (``/Filter /LZWDecode``) is read by pdfium within the limits and refused past
+    them: sized from its codes before pdfium decodes it (a few KB of codes decode to megabytes)."""
+    pdf = make(3 * MB)
+    assert len(pdf) < 64 * 1024
+    within = parse_bytes(pdf, "l.pdf", limits=ReadLimits(content_bytes=4 * MB))
+    assert _code(within) is None and within["source"]["pages"] == 1
+    result = parse_bytes(pdf, "l.pdf", limits=ReadLimits(content_bytes=2 * MB))
+    assert _code(result) == "too_large" and "一个页面内容流" in result["error"] and "2 MB" in result["error"]
+    result = parse_bytes(pdf, "l.pdf", limits=ReadLimits(inflated_bytes=2 * MB))
+    assert _code(result) == "too_large" and "全部压缩流" in result["error"]
 
 
 def test_pdf_stream_limits_per_stream_and_in_total():
