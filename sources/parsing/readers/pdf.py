@@ -49,6 +49,7 @@ from sources.parsing.document import CellSource, Document, Issue, Row, Unreadabl
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
 from sources.parsing.readers import pdffont
 from sources.parsing.readers.pdf_streams import check_streams
+from sources.parsing.readers.pdffonts import FontRepairs
 from sources.parsing.readers.pdfgrid import PageModel, chars_within, page_model, usable
 from sources.parsing.readers.pdftables import extract_cells, find_tables, finder, outlines_drawn
 
@@ -470,6 +471,7 @@ def _extract_tables(
         pdf = pdfplumber.open(io.BytesIO(data))
     except (PSException, PDFSyntaxError) as exc:
         raise UnreadableDocument("truncated", f"The PDF is damaged ({exc}): re-download the file.") from exc
+    pdf.rsrcmgr = FontRepairs()  # CID fonts whose /CIDSystemInfo an encryption garbled still read as text
     with pdf:
         for number in rest:
             limits.check_time(f"读取 PDF 第 {number} 页的表格")
