@@ -49,8 +49,8 @@ from sources.parsing.document import CellSource, Document, Issue, Row, Unreadabl
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
 from sources.parsing.readers import pdffont
 from sources.parsing.readers.pdf_streams import check_streams
-from sources.parsing.readers.pdffonts import FontRepairs
 from sources.parsing.readers.pdfgrid import PageModel, chars_within, page_model, usable
+from sources.parsing.readers.pdfminer_fonts import FontRepairs
 from sources.parsing.readers.pdftables import extract_cells, find_tables, finder, outlines_drawn
 
 if TYPE_CHECKING:

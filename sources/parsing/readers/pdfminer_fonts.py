@@ -1,12 +1,14 @@
-"""Unicode for the CID fonts of a PDF whose ``/CIDSystemInfo`` cannot be read, for pdfplumber.
+"""Unicode for the CID fonts of a PDF whose ``/CIDSystemInfo`` cannot be read, for pdfplumber (the
+reader of the table pages pdfium's page model cannot give: rotated pages, an offset media box).
 
 pdfminer (under pdfplumber) maps a CID font's glyphs to Unicode through the character collection its
 ``/CIDSystemInfo`` names (``Adobe``-``GB1``).  In an encrypted PDF every string is decrypted first,
 and reportlab (the ``reportlab.lib.pdfencrypt`` of many report generators) writes those two strings
 unencrypted: decrypted, they become noise, pdfminer finds no collection and every character of a
 non-embedded Chinese font (STSong-Light) comes out as ``(cid:N)`` — a report whose text pdfium reads
-had 0 of its 200 cells read from its tables.  The font's predefined CMap (``/Encoding
-/UniGB-UCS2-H``) names the same collection, so a font left without Unicode gets it from there.
+had 0 of its 200 cells read from its tables when pdfplumber read them.  The font's predefined CMap
+(``/Encoding /UniGB-UCS2-H``) names the same collection, so a font left without Unicode gets it from
+there.
 """
 
 from __future__ import annotations
