@@ -117,6 +117,9 @@ class YearRun:
         self.cpu = {"fetch_threads": 0.0, "parse": 0.0}
         self.cpu_by_format: dict[str, dict[str, list[float]]] = {"fetch": {}, "parse": {}}
         self.warmed = False
+        from flows.ingest import KnownVersions
+
+        self.lookup = KnownVersions(self.cfg)  # one warehouse connection for every chunk's look-up
 
     # ------------------------------------------------------------------ fetch, then parse as chunks arrive
     def fetch_and_parse(self, agency_ids: list[str]) -> None:
@@ -126,12 +129,15 @@ class YearRun:
         futures: dict[int, tuple[PrefectFuture[Any], float]] = {}
         while pending and len(futures) < self.opts.fetch_parallel:
             self._submit_fetch(chunks, pending.pop(), futures)
-        while futures:
-            index = self.events.get()
-            fut, submitted = futures.pop(index)
-            self._fetched(chunks[index], fut, submitted)
-            if pending:
-                self._submit_fetch(chunks, pending.pop(), futures)
+        try:
+            while futures:
+                index = self.events.get()
+                fut, submitted = futures.pop(index)
+                if pending:  # the next chunk first: fetching goes on while this one is looked up
+                    self._submit_fetch(chunks, pending.pop(), futures)
+                self._fetched(chunks[index], fut, submitted)
+        finally:
+            self.lookup.close()  # before anything writes to the warehouse
 
     def _submit_fetch(
         self, chunks: list[list[Any]], index: int, futures: dict[int, tuple[PrefectFuture[Any], float]]
@@ -167,12 +173,10 @@ class YearRun:
         self._submit_parse([r for r in out["results"] if r.found and r.sha256])
 
     def _submit_parse(self, found: list[AgencyResult]) -> None:
-        from flows.ingest import known_versions
-
         fresh = [r for r in found if r.sha256 and r.sha256 not in self.owner]
         for r in fresh:
             self.owner[r.sha256 or ""] = r
-        self.known.update(known_versions(self.cfg, [r.sha256 or "" for r in fresh]))
+        self.known.update(self.lookup([r.sha256 or "" for r in fresh]))
         items = [(r.sha256 or "", r.final_url or r.url or r.agency_id) for r in fresh if r.sha256 not in self.known]
         if not items:
             return
