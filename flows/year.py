@@ -28,8 +28,8 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -187,7 +187,7 @@ class YearRun:
         for part in _chunks(items, self.opts.parse_chunk_size):
             params: dict[str, Any] = {"items": part, "archive_root": self.archive_root, "year": self.opts.year}
             params["index"] = len(self.parse_jobs)
-            params["hard_limit"] = self.runner is not None  # process runners: each document in a killable child
+            params["hard_limit"] = True  # each document in a child process killed past the parse time limit
             submitted = time.time()
             fut = self.runner.submit(parse_chunk, params) if self.runner is not None else parse_chunk.submit(**params)
             fut.add_done_callback(_advance_parsed(len(part)))
@@ -278,7 +278,19 @@ def flow_run_id() -> str:
 
 
 def _runner_context(runner: Any) -> AbstractContextManager[Any]:
-    return runner if runner is not None else nullcontext()
+    """The parse runner's context; without one (the flow's threads) the parse children this process
+    started are ended with it (a process runner's workers take theirs with them)."""
+    return runner if runner is not None else _own_parse_children()
+
+
+@contextmanager
+def _own_parse_children() -> Iterator[None]:
+    from flows.tasks.parse_guard import stop_children
+
+    try:
+        yield None
+    finally:
+        stop_children()
 
 
 def _cpu_since(start: os.times_result) -> float:

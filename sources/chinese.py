@@ -99,6 +99,7 @@ ISSUE_TEXTS = {
     "too_deep": "文件嵌套过深，未读取",
     "too_many_pages": "PDF 页数超过上限，未读取",
     "parse_timeout": "解析超时，已停止",
+    "parse_failed": "解析程序出错，文件未读取：请人工检查文件；反复出现请报告程序错误",
     "table_unreadable": "文中印有法定统计表的标签，但表格无法读取，单元格均为空",
     "converter_missing": "读取 .doc/.wps 文件需要 LibreOffice Writer，本机未安装",
     "conversion_failed": "LibreOffice 无法转换该文件，请另存为 .docx 后再读取",

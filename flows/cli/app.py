@@ -131,9 +131,23 @@ def parse(
 ) -> None:
     """Parse report files and print their statutory tables (or JSON Lines with --json); the OCR cells to
     check are listed with their image (a PNG file, and drawn in the terminal) and the confirm command."""
+    from flows.tasks import parse_guard
+
+    # Each file is parsed in one child process, reused for all of them and killed when a file runs past
+    # the parse time limit (one reader call cannot be interrupted from inside); started first, so it
+    # imports the readers while this process reads the settings.
+    parse_guard.prestart()
+    try:
+        _parse_files(files, as_json, crops, inline_crops)
+    finally:
+        parse_guard.stop_children()
+
+
+def _parse_files(files: list[Path], as_json: bool, crops: Path | None, inline_crops: bool | None) -> None:
+    """``xxgk parse``'s loop: each path its own object (or error line), exit status 1 if any failed."""
     from flows.limits import read_limits
+    from flows.tasks.parse_guard import parse_path_guarded
     from sources import chinese
-    from sources.parsing.parse import parse_path
 
     try:
         limits = read_limits()
@@ -143,7 +157,7 @@ def parse(
         ) from exc
     failed = 0
     for path in files:
-        result = parse_path(path, limits)
+        result = parse_path_guarded(path, limits)
         if result.get("error"):
             failed += 1
             error(f"无法读取：{chinese.chinese(result['error'])}")

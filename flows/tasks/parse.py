@@ -4,8 +4,10 @@ One ``parse-chunk`` task parses a few archived documents, one after the other, a
 parse-output dicts.  The task runner gives the parallelism (:func:`parse_runner`): Prefect's
 ``ProcessPoolTaskRunner`` (``local``: ``parse_workers`` processes; parsing is CPU-bound), prefect-dask's
 ``DaskTaskRunner`` (``dask``, ``dask://host:port``), or the flow's own thread pool when
-``parse_workers`` ≤ 1 (in-process: tests and tiny runs).  Results are cached by the documents'
-sha256 and the parser's code (``PREFECT_HOME/storage``), so an unchanged chunk is not parsed again.
+``parse_workers`` ≤ 1 (tests and tiny runs).  On every runner the flows parse each document in a
+child process killed past the parse time limit (``hard_limit``, :mod:`flows.tasks.parse_guard`).
+Results are cached by the documents' sha256 and the parser's code (``PREFECT_HOME/storage``), so an
+unchanged chunk is not parsed again.
 """
 
 from __future__ import annotations
@@ -83,8 +85,8 @@ def parse_chunk(
     """Parse the archived documents ``items`` (``(sha256, label)``) in order; ``{"docs": [parse dicts],
     "started", "ended", "pid", "cpu", "cpu_by_format"}`` (``cpu``: CPU seconds spent parsing, the parse
     children's included; ``cpu_by_format``: format → [CPU seconds, documents]).  ``hard_limit``: each
-    document in a child process killed past the parse time limit (the process runners; the in-process
-    thread runner parses here)."""
+    document in a child process killed past the parse time limit (what the flows do on every runner),
+    else in this process."""
     started, cpu = time.time(), _cpu()
     docs: list[dict[str, Any]] = []
     by_format: dict[str, list[float]] = {}

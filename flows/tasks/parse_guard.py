@@ -2,13 +2,15 @@
 parse runs past its limit.
 
 The readers check the parse clock (``ReadLimits.parse_seconds``) between pages and steps, but one
-pdfium call cannot be interrupted: a single dense page held a parse for minutes.  So each parse
-process of a run (a ``ProcessPoolTaskRunner`` worker, or the flow process with the thread runner)
-hands its documents, one at a time, to a child of its own (``python -m flows.tasks.parse_guard``):
+pdfium call cannot be interrupted: a single dense page held a parse for minutes.  So every parse of
+the flows — in a ``ProcessPoolTaskRunner`` worker, a Dask worker or the flow process itself
+(``--parse-workers 1``) — and of ``xxgk parse`` hands its documents, one at a time, to a child
+process of its own (``python -m flows.tasks.parse_guard``):
 
-* the child reads the document from the archive, parses it and sends the parse dict back; it tells
-  the guard the parse clock's deadline whenever it is started or extended (pages read by OCR bring
-  their own time: ``sources.parsing.limits.watch_deadline``);
+* the child reads the document (from the archive, or a file named on ``xxgk parse``'s command line),
+  parses it and sends the parse dict back; it tells the guard the parse clock's deadline whenever it
+  is started or extended (pages read by OCR bring their own time:
+  ``sources.parsing.limits.watch_deadline``);
 * the guard waits until that deadline plus :data:`GRACE` seconds (the child's own check stops it
   first when it can); past it, it kills the child (SIGKILL), records the document as unreadable with
   code ``parse_timeout`` (``sources.parsing.parse.stopped_result``) and starts a fresh child for the
@@ -16,11 +18,14 @@ hands its documents, one at a time, to a child of its own (``python -m flows.tas
   exactly one result.
 * A child is reused for the next documents (its readers are imported once), ends by itself after
   :data:`IDLE_SECONDS` without work, and dies with the process that started it (SIGKILL included).
+* Where no child can be started (the interpreter not executable by this user), the document is
+  parsed in this process, on the readers' own clock only.
 
 Frames on the pipes are ``multiprocessing.connection`` messages (length-prefixed pickles): to the
-child ``(sha256, label, archive_root, limits)``; from it ``("started",)``, ``("deadline", seconds
-left)`` and ``("done", (parse dict, CPU seconds))``.  The child's own stdout goes to its stderr, so nothing a reader
-prints can corrupt a frame.
+child ``(job, limits)`` with ``job`` ``("archive", sha256, label, archive_root)`` or ``("path",
+path)``; from it ``("started",)``, ``("deadline", seconds left)`` and ``("done", (parse dict, CPU
+seconds))``.  The child's own stdout goes to its stderr, so nothing a reader prints can corrupt a
+frame.
 """
 
 from __future__ import annotations
@@ -158,26 +163,70 @@ def parse_guarded(sha: str, label: str, archive_root: str, limits: Any) -> dict[
     dict; past the limit a parse dict with code ``parse_timeout`` (the child killed, and replaced for
     the next document); a child that died by itself (a reader crashing the interpreter) gives a
     :func:`failed` dict naming how it ended."""
+    kind, value = _guarded(("archive", sha, label, archive_root), limits)
+    if kind == "unstartable":
+        return parse_here(sha, label, archive_root, limits)
+    if kind == "done":
+        return dict(value)
+    if kind == "timeout":
+        from sources.fetching.archive import Archive
+        from sources.parsing.parse import stopped_result
+
+        return stopped_result(Archive(archive_root).get(sha), label, value)
+    return failed(sha, label, value)
+
+
+def parse_path_guarded(path: str | os.PathLike[str], limits: Any) -> dict[str, Any]:
+    """Parse the file ``path`` (``xxgk parse``) in a child process under a hard time limit: the object
+    :func:`sources.parsing.parse.parse_path` gives; past the limit one with code ``parse_timeout``; a
+    child that died by itself one with code ``parse_failed`` naming how it ended."""
+    kind, value = _guarded(("path", os.fspath(path)), limits)
+    if kind == "unstartable":
+        return _do(("path", os.fspath(path)), limits)
+    if kind == "done":
+        return dict(value)
+    from sources.parsing.parse import failed_path_result, stopped_path_result
+
+    if kind == "timeout":
+        return stopped_path_result(path, value, limits.file_bytes)
+    return failed_path_result(path, value)
+
+
+def _guarded(job: tuple[Any, ...], limits: Any) -> tuple[str, Any]:
+    """Run ``job`` in a child: ``("done", parse dict)``, ``("timeout", seconds)`` (the child killed),
+    ``("died", reason)`` (the child ended by itself, or twice before it took the job) or
+    ``("unstartable", reason)``: no child can be started here (the interpreter not executable by this
+    user, no processes left), so the caller parses in this process on the readers' own clock."""
     for attempt in (1, 2):
-        child = _checkout()
         try:
-            out = _run_one(child, (sha, label, archive_root, limits), limits)
+            child = _checkout()
+        except OSError as exc:
+            return "unstartable", str(exc)
+        try:
+            out = _run_one(child, (job, limits), limits)
         except _Lost:
             child.kill()
             if attempt == 2:
-                return failed(sha, label, "RuntimeError: the parse process ended before it took the document")
+                return "died", "RuntimeError: the parse process ended before it took the document"
             continue
         if out[0] == "done":
             _checkin(child)
-            return dict(out[1])
+            return out
         child.kill()
         if out[0] == "timeout":
-            from sources.fetching.archive import Archive
-            from sources.parsing.parse import stopped_result
-
-            return stopped_result(Archive(archive_root).get(sha), label, out[1])
-        return failed(sha, label, f"RuntimeError: {out[1]}")
+            return out
+        return "died", f"RuntimeError: {out[1]}"
     raise AssertionError("unreachable")
+
+
+def prestart() -> None:
+    """Start one child now (it imports the readers while this process does other work); nothing when
+    none can be started (see :func:`_guarded`)."""
+    try:
+        child = ParseChild()
+    except OSError:
+        return
+    _checkin(child)
 
 
 def _run_one(child: ParseChild, request: tuple[Any, ...], limits: Any) -> tuple[str, Any]:
@@ -214,6 +263,20 @@ def _run_one(child: ParseChild, request: tuple[Any, ...], limits: Any) -> tuple[
 # ============================================================================ the child
 
 
+def _do(job: tuple[Any, ...], limits: Any) -> dict[str, Any]:
+    """One job of the child: an archived document (``parse_here``) or a file on disk."""
+    if job[0] == "archive":
+        _kind, sha, label, archive_root = job
+        return parse_here(sha, label, archive_root, limits)
+    from sources.parsing.parse import failed_path_result, parse_path
+
+    try:
+        return parse_path(job[1], limits)
+    except Exception as exc:  # a bug of a reader: this file's error object, the other files still parsed
+        text = str(exc).strip().splitlines()
+        return failed_path_result(job[1], f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": "))
+
+
 def _child_main(parent: int) -> None:
     """The child's loop: one document at a time until its input closes or it idles too long."""
     from flows import stopping
@@ -225,18 +288,19 @@ def _child_main(parent: int) -> None:
     recv_conn, send_conn = Connection(0, writable=False), Connection(out_fd, readable=False)
 
     from sources.parsing import limits as read_limits
+    from sources.parsing import parse  # noqa: F401  (the readers, imported before the first document)
 
     read_limits.watch_deadline(lambda left: send_conn.send(("deadline", left)))
     while True:
         try:
             if not recv_conn.poll(IDLE_SECONDS):
                 return
-            sha, label, archive_root, limits = recv_conn.recv()
+            job, limits = recv_conn.recv()
         except (EOFError, OSError):
             return
         send_conn.send(("started",))
         cpu = time.process_time()
-        result = parse_here(sha, label, archive_root, limits)
+        result = _do(job, limits)
         send_conn.send(("done", (result, time.process_time() - cpu)))
 
 

@@ -78,6 +78,27 @@ def stopped_result(data: bytes, path: str, seconds: float) -> dict[str, Any]:
     return _error_result(source, "parse_timeout", f"{path}: {message}")
 
 
+def stopped_path_result(
+    path: str | os.PathLike[str], seconds: float, limit: int = DEFAULT_LIMITS.file_bytes
+) -> dict[str, Any]:
+    """:func:`stopped_result` for the file ``path`` (``xxgk parse``): its bytes read again for the
+    ``source`` block (sha256, format); a file gone meanwhile keeps them null."""
+    try:
+        data = read_file(os.fspath(path), limit)
+    except UnreadableDocument:
+        source = {"path": str(path), "sha256": None, "format": None, "bytes": None}
+        message = timeout_message(seconds, "单次读取无法中断，解析进程已被终止")
+        return _error_result(source, "parse_timeout", f"{path}: {message}")
+    return stopped_result(data, str(path), seconds)
+
+
+def failed_path_result(path: str | os.PathLike[str], reason: str) -> dict[str, Any]:
+    """The object of a file whose parse crashed (a reader's bug, or its parse process died: ``reason``
+    names how, in English): ``error`` set, code ``parse_failed``."""
+    source = {"path": str(path), "sha256": None, "format": None, "bytes": None}
+    return _error_result(source, "parse_failed", f"{path}: {reason}")
+
+
 _FILE_KINDS = {
     stat.S_IFDIR: "目录",
     stat.S_IFIFO: "命名管道（FIFO）",

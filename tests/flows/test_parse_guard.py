@@ -72,10 +72,11 @@ def test_a_parse_within_the_limit_is_the_same_as_in_process(archive):
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_in_a_run_the_other_documents_are_unaffected(site_kit, tmp_path):
-    """A run on the process pool (two parse processes, limits from ``XXGK__LIMITS__*``): the agency
-    whose PDF hangs its reader has its document refused as ``parse_timeout``; the others are promoted,
-    every document loaded once."""
+@pytest.mark.parametrize("workers", [2, 1])
+def test_in_a_run_the_other_documents_are_unaffected(site_kit, tmp_path, workers):
+    """A run on the process pool (two parse processes, limits from ``XXGK__LIMITS__*``) or on the flow's
+    threads (``--parse-workers 1``): the agency whose PDF hangs its reader has its document refused as
+    ``parse_timeout``, its parse process killed; the others are promoted, every document loaded once."""
     from datetime import date
 
     import duckdb
@@ -95,7 +96,7 @@ def test_in_a_run_the_other_documents_are_unaffected(site_kit, tmp_path):
             sources=str(site.registry),
             warehouse=str(wh),
             min_interval=0.0,
-            parse_workers=2,
+            parse_workers=workers,
             today=date(2024, 3, 1),
             data_docs=False,
             fetch_options={"retries": 0, "timeout": 5},
@@ -107,11 +108,13 @@ def test_in_a_run_the_other_documents_are_unaffected(site_kit, tmp_path):
     try:
         versions = con.execute("select count(*), count(distinct sha256) from stg.report_versions").fetchone()
         codes = con.execute(
-            "select i.code from stg.parse_issues i join stg.report_versions v using (version_id) "
+            "select i.code, i.message like '%解析进程已被终止%' from stg.parse_issues i "
+            "join stg.report_versions v using (version_id) "
             "where v.version_id = ?",
             [by_id["dense"]["version_id"]],
         ).fetchall()
     finally:
         con.close()
     assert versions == (3, 3)
-    assert codes == [("parse_timeout",)]
+    assert codes == [("parse_timeout", True)]
+    assert not parse_guard._idle  # the run ended the parse processes it started

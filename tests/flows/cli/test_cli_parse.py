@@ -99,11 +99,18 @@ def test_parse_human_output_shows_chinese_tables(tmp_path):
 
 def _invoke_as_unprivileged(args: list[str]) -> tuple[int, str, str]:
     """``xxgk`` with ``args`` as a user the file permissions apply to (root reads everything: a forked
-    child drops to ``nobody`` first, after this process has imported everything the parse needs)."""
+    child drops to ``nobody`` first, after this process has imported everything the parse needs).  As
+    ``nobody`` the interpreter may not be executable (installed under ``/root``): the command then
+    parses in its own process, as it does wherever no parse process can be started."""
     if os.geteuid() != 0:
         result = CliRunner().invoke(app, args)
         return result.exit_code, result.stdout, result.stderr
-    CliRunner().invoke(app, [*args[:1], *args[2:]])  # warm up: every module the parse imports, as root
+    CliRunner().invoke(app, [*args[:1], *args[2:]])  # warm up: every module the command imports, as root
+    from sources.parsing.parse import parse_path
+
+    for arg in args[1:]:  # and those the parse imports (the command parses in a child process)
+        if not arg.startswith("--"):
+            parse_path(arg)
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
@@ -171,3 +178,30 @@ def test_parse_reads_its_limits_from_the_settings(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["parse", str(good)])
     assert result.exit_code == 2 and "file_byte" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_parse_past_the_limit_is_killed_and_the_other_files_are_parsed(tmp_path, monkeypatch):
+    """``xxgk parse`` holds the same hard limit as a run: a PDF whose one page renders in one pdfium
+    call of several seconds (no cooperative check can stop it) ends as ``parse_timeout`` with its
+    parse process killed, and the files before and after it are parsed."""
+    from hostile import MB, flate_page_bomb
+
+    from flows.tasks import parse_guard
+
+    good = tmp_path / "good.txt"
+    good.write_text(_report_text(), encoding="utf-8")
+    dense = tmp_path / "dense.pdf"
+    dense.write_bytes(flate_page_bomb(2 * MB, b"0 0 m 1 1 l S\n"))  # 2 MB of paths, no text: an OCR page
+    monkeypatch.setenv("XXGK__LIMITS__PARSE_SECONDS", "2")
+    monkeypatch.setenv("XXGK__LIMITS__OCR_PAGE_SECONDS", "0.001")
+    result = CliRunner().invoke(app, ["parse", str(good), str(dense), str(good), "--json"])
+    assert result.exit_code == 1, result.stderr
+    first, stopped, last = [json.loads(line) for line in result.stdout.splitlines()]
+    assert first["error"] is None and last["error"] is None and first["cells"] == last["cells"]
+    assert [i["code"] for i in stopped["issues"]] == ["parse_timeout"]
+    assert stopped["source"]["path"] == str(dense) and stopped["source"]["format"] == "pdf"
+    assert len(stopped["source"]["sha256"]) == 64 and stopped["cells"] == []
+    assert "解析进程已被终止" in stopped["error"]
+    (line,) = [x for x in result.stderr.splitlines() if "dense.pdf" in x]
+    assert line.startswith("错误：") and "解析超过" in line
+    assert not parse_guard._idle  # no parse process outlives the command
