@@ -229,6 +229,24 @@ MESSAGES: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"section heading\(s\) not found: (?P<sections>.+)", "没有找到这些章节标题：{sections}"),
     (r"2021 template with the old single row.*", ISSUE_TEXTS["hybrid_other_handling"]),
     (r"the statutory tables carry no figures \(blank template\)", ISSUE_TEXTS["blank_template"]),
+    # pages and images OCR did not start because they did not fit in the parse time limit
+    (
+        r"Page (?P<page>\d+) has no text layer \((?P<what>.+?)\): it was not read by OCR within the parse "
+        r"time limit of (?P<s>[\d.]+) s; .*",
+        lambda m: (
+            f"第 {m['page']} 页没有文字层（{_OCR_WHAT.get(m['what'], m['what'])}），在 {m['s']} 秒的解析时限内"
+            "未能做 OCR，内容未读取：请调高 [xxgk.limits] 的 parse_seconds 后重新解析，或向发布机关索取文字版 PDF"
+        ),
+    ),
+    (
+        r"Page (?P<page>\d+) is an image: it was not read by OCR within the parse time limit of (?P<s>[\d.]+) s; .*",
+        "第 {page} 页为图像，在 {s} 秒的解析时限内未能做 OCR，内容未读取："
+        "请调高 [xxgk.limits] 的 parse_seconds 后重新解析，或向发布机关索取文字版文件",
+    ),
+    (
+        r"(?P<n>\d+) image\(s\) of the body were not read by OCR within the parse time limit of (?P<s>[\d.]+) s",
+        "正文中 {n} 幅图片在 {s} 秒的解析时限内未能识别：请调高 [xxgk.limits] 的 parse_seconds 后重新解析",
+    ),
     (
         r"Page (?P<page>\d+) has no text layer \((?P<what>.+?)\): .*",
         lambda m: (

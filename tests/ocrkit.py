@@ -123,8 +123,9 @@ def overprint(img: Any, box_pt: tuple[float, float, float, float], dpi: int, tex
     return out
 
 
-def parse_in_child(data: bytes, name: str, tmp_path: Path) -> dict[str, Any]:
-    """``parse_bytes`` of ``data`` in a fresh interpreter, its result as a dict.
+def parse_in_child(data: bytes, name: str, tmp_path: Path, parse_seconds: float = 1800.0) -> dict[str, Any]:
+    """``parse_bytes`` of ``data`` in a fresh interpreter, its result as a dict (within ``parse_seconds``:
+    by default far above what OCR takes even on a loaded machine, as these tests are about what is read).
 
     OCR raises a process's peak memory by several hundred MB (the engine's tensors); a child keeps
     it out of the test process, whose peak every later child started with vfork inherits (the
@@ -133,11 +134,13 @@ def parse_in_child(data: bytes, name: str, tmp_path: Path) -> dict[str, Any]:
     path = tmp_path / name
     path.write_bytes(data)
     script = (
-        "import json, sys\nfrom sources.parsing.parse import parse_path\nprint(json.dumps(parse_path(sys.argv[1])))\n"
+        "import json, sys\nfrom sources.parsing.limits import ReadLimits\n"
+        "from sources.parsing.parse import parse_path\n"
+        "print(json.dumps(parse_path(sys.argv[1], ReadLimits(parse_seconds=float(sys.argv[2])))))\n"
     )
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run(
-        [sys.executable, "-c", script, str(path)],
+        [sys.executable, "-c", script, str(path), str(parse_seconds)],
         capture_output=True,
         text=True,
         timeout=900,

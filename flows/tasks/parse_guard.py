@@ -8,11 +8,11 @@ the flows — in a ``ProcessPoolTaskRunner`` worker, a Dask worker or the flow p
 process of its own (``python -m flows.tasks.parse_guard``):
 
 * the child reads the document (from the archive, or a file named on ``xxgk parse``'s command line),
-  parses it and sends the parse dict back; it tells the guard the parse clock's deadline whenever it
-  is started or extended (pages read by OCR bring their own time:
-  ``sources.parsing.limits.watch_deadline``);
-* the guard waits until that deadline plus :data:`GRACE` seconds (the child's own check stops it
-  first when it can); past it, it kills the child (SIGKILL), records the document as unreadable with
+  parses it and sends the parse dict back;
+* the guard waits ``parse_seconds`` from the moment the child took the document (OCR included: the
+  readers' own clock runs out a little earlier and OCR starts no page that does not fit, so the
+  child ends in time when it can); past it, it kills the child (SIGKILL), records the document as
+  unreadable with
   code ``parse_timeout`` (``sources.parsing.parse.stopped_result``) and starts a fresh child for the
   next document.  The other documents of the task and of the run are not touched; each document gets
   exactly one result.
@@ -23,9 +23,8 @@ process of its own (``python -m flows.tasks.parse_guard``):
 
 Frames on the pipes are ``multiprocessing.connection`` messages (length-prefixed pickles): to the
 child ``(job, limits)`` with ``job`` ``("archive", sha256, label, archive_root)`` or ``("path",
-path)``; from it ``("started",)``, ``("deadline", seconds left)`` and ``("done", (parse dict, CPU
-seconds))``.  The child's own stdout goes to its stderr, so nothing a reader prints can corrupt a
-frame.
+path)``; from it ``("started",)`` and ``("done", (parse dict, CPU seconds))``.  The child's own
+stdout goes to its stderr, so nothing a reader prints can corrupt a frame.
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 PARSE_FAILED = "__parse_failed__"  # key of a parse dict whose parser raised: the value is the reason
-GRACE = 1.0  # seconds past the parse clock before the child is killed (its own check says it better)
 START_SECONDS = 300.0  # for a new child to import the readers and take its first document (a loaded machine)
 IDLE_SECONDS = 120.0  # a child without work for this long ends itself
 
@@ -240,24 +238,17 @@ def _run_one(child: ParseChild, request: tuple[Any, ...], limits: Any) -> tuple[
     except (OSError, EOFError) as exc:
         raise _Lost() from exc
     assert first == ("started",), first
-    started = time.monotonic()
-    deadline = started + float(limits.parse_seconds) + GRACE
-    while True:
-        try:
-            if not child.recv_conn.poll(max(0.0, deadline - time.monotonic())):
-                return "timeout", round(time.monotonic() - started, 1)
-            kind, value = child.recv_conn.recv()
-        except (OSError, EOFError):
-            code = child.proc.wait()
-            how = f"signal {-code}" if code < 0 else f"exit status {code}"
-            return "died", f"the parse process ended ({how}) while parsing"
-        if kind == "deadline":  # the parse clock was started or extended: seconds left on it
-            deadline = max(deadline, time.monotonic() + float(value) + GRACE)
-        else:  # ("done", (parse dict, CPU seconds it took))
-            result, cpu = value
-            with _lock:
-                _child_cpu[0] += cpu
-            return kind, result
+    try:
+        if not child.recv_conn.poll(float(limits.parse_seconds)):
+            return "timeout", float(limits.parse_seconds)
+        kind, (result, cpu) = child.recv_conn.recv()  # ("done", (parse dict, CPU seconds it took))
+    except (OSError, EOFError):
+        code = child.proc.wait()
+        how = f"signal {-code}" if code < 0 else f"exit status {code}"
+        return "died", f"the parse process ended ({how}) while parsing"
+    with _lock:
+        _child_cpu[0] += cpu
+    return kind, result
 
 
 # ============================================================================ the child
@@ -287,10 +278,8 @@ def _child_main(parent: int) -> None:
     os.dup2(2, 1)  # whatever a reader prints goes to stderr, never into a frame
     recv_conn, send_conn = Connection(0, writable=False), Connection(out_fd, readable=False)
 
-    from sources.parsing import limits as read_limits
     from sources.parsing import parse  # noqa: F401  (the readers, imported before the first document)
 
-    read_limits.watch_deadline(lambda left: send_conn.send(("deadline", left)))
     while True:
         try:
             if not recv_conn.poll(IDLE_SECONDS):

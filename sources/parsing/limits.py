@@ -9,10 +9,12 @@ reaching a bound refuses the document with a stable code and one Chinese line sa
   document or a PDF page beyond its limit;
 * ``too_many_pages`` — a PDF with more pages than ``pdf_pages``;
 * ``too_deep`` — XML or HTML nested deeper than the parser accepts even after flattening;
-* ``parse_timeout`` — the parse took longer than ``parse_seconds``: checked between pages and steps
-  here, and enforced from outside by whoever runs the parse in a process it can kill (one pdfium call
-  cannot be interrupted; the flows' parse guard kills its parse process).  :func:`watch_deadline`
-  tells such a guard the parse clock's deadline whenever it is set or extended (OCR pages).
+* ``parse_timeout`` — the parse would take longer than ``parse_seconds`` (OCR included: the clock is
+  never extended): checked between pages and steps here, :data:`STOP_MARGIN` before the limit so the
+  parse can still end in time, and enforced from outside by whoever runs the parse in a process it
+  can kill at the limit (one pdfium call cannot be interrupted; the flows' parse guard kills its
+  parse process).  OCR pages are started only while one fits on the clock (:class:`PageBudget`); the
+  pages that do not are left unread with their reason, and the document keeps what was read.
 
 The defaults are far above real reports (the largest are a few MB, 50 pages, 5 000 characters on a
 page) and far below what would hurt (peak memory for one document stays well under 1 GB).  The
@@ -22,28 +24,13 @@ flows read overrides from the ``[xxgk.limits]`` settings; tests lower them to ma
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from sources.parsing.document import UnreadableDocument
 
 MB = 1024 * 1024
-
-# Called with the seconds left on the parse clock each time it is started or extended (one per process).
-_deadline_watcher: Callable[[float], None] | None = None
-
-
-def watch_deadline(watcher: Callable[[float], None] | None) -> None:
-    """Have ``watcher(seconds_left)`` called whenever a parse clock is started or extended in this
-    process (``None``: no longer).  A parse guard outside the process learns when to give up."""
-    global _deadline_watcher
-    _deadline_watcher = watcher
-
-
-def _announce(deadline: float) -> None:
-    if _deadline_watcher is not None:
-        _deadline_watcher(deadline - time.monotonic())
+STOP_MARGIN = 1.0  # seconds before the limit the parse clock runs out (at most a tenth of the limit)
 
 
 def timeout_message(seconds: float, where: str) -> str:
@@ -68,22 +55,21 @@ class ReadLimits:
     pdf_pages: int = 1000  # pages of one PDF
     page_chars: int = 50_000  # characters on one PDF page read for tables (a dense real page has ~5 000)
     page_objects: int = 100_000  # drawing objects on one PDF page read for tables
-    parse_seconds: float = 60.0  # wall time of one parse
-    ocr_page_seconds: float = 30.0  # more parse time for each page or image read by OCR
+    parse_seconds: float = 60.0  # wall time of one parse, OCR included
+    # the time one page or image read by OCR may take: one is started only with this much (or as much
+    # as the slowest page of the document so far) left on the parse clock
+    ocr_page_seconds: float = 15.0
     deadline: float | None = None  # time.monotonic() after which the parse stops (set by started())
 
     def started(self) -> ReadLimits:
-        """These limits with the parse clock started now (``parse_seconds`` from now)."""
-        out = replace(self, deadline=time.monotonic() + self.parse_seconds)
-        _announce(out.deadline or 0.0)
-        return out
+        """These limits with the parse clock started now: it runs out :data:`STOP_MARGIN` (at most a
+        tenth of the limit) before ``parse_seconds``, so the parse ends within the limit."""
+        margin = min(STOP_MARGIN, self.parse_seconds / 10)
+        return replace(self, deadline=time.monotonic() + self.parse_seconds - margin)
 
-    def extended(self, seconds: float) -> ReadLimits:
-        """These limits with ``seconds`` more on a running parse clock (pages read by OCR bring their own)."""
-        if self.deadline is None or seconds <= 0:
-            return self
-        _announce(self.deadline + seconds)
-        return replace(self, deadline=self.deadline + seconds)
+    def left(self) -> float:
+        """Seconds left on the parse clock (infinite when it was not started)."""
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
 
     def check_time(self, where: str) -> None:
         """Raise ``parse_timeout`` when the parse has run past its deadline (``where``: what it was doing)."""
@@ -113,6 +99,27 @@ class ReadLimits:
 
 
 DEFAULT_LIMITS = ReadLimits()
+
+
+@dataclass
+class PageBudget:
+    """Whether one more page (or image) read by OCR fits on a running parse clock.
+
+    One OCR page is a few uninterruptible seconds (render, detection, recognition): it is started only
+    with ``ocr_page_seconds`` left, or as long as the slowest page of this document took, so the parse
+    ends within its limit with what was read.  The pages that do not fit are the caller's to record
+    (``ocr_needed`` with the reason)."""
+
+    limits: ReadLimits
+    slowest: float = 0.0
+
+    def fits(self) -> bool:
+        """Whether one more OCR page may be started now."""
+        return self.limits.left() >= max(self.limits.ocr_page_seconds, self.slowest)
+
+    def spent(self, seconds: float) -> None:
+        """Record that one page took ``seconds``."""
+        self.slowest = max(self.slowest, seconds)
 
 
 def _human(size: int) -> str:

@@ -48,7 +48,10 @@ def parse_bytes(
     limits = limits.started()
     try:
         doc = read_document(data, content_type=content_type, limits=limits, images=images)
-        limits.extended((doc.ocr_pages + doc.ocr_looked) * limits.ocr_page_seconds).check_time("读取完成后")
+        if not doc.ocr_late:  # pages left to OCR for lack of time: the parse ends with what was read
+            limits.check_time("读取完成后")
+        elif not doc.text.strip() and not doc.rows:
+            raise UnreadableDocument("parse_timeout", timeout_message(limits.parse_seconds, "OCR 未能读取任何页面"))
     except UnreadableDocument as exc:
         # only an unreadable file needs the sniffed format for its record; a read one knows its own
         source["format"] = sniff_format(data) if data else "empty"

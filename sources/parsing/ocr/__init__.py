@@ -10,11 +10,13 @@ package imports OpenCV.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from sources.parsing.limits import PageBudget
 from sources.parsing.ocr.engine import OcrUnavailable
 from sources.parsing.ocr.page import MIN_CONFIDENCE, OcrPage, OcrTable
 
@@ -27,39 +29,47 @@ FULL_READ_PAGES = 6
 
 
 def select_pages(
-    pages: list[tuple[int, np.ndarray]], check_time: Callable[[str], None] | None = None
-) -> tuple[list[tuple[int, np.ndarray]], list[Any]]:
-    """The page images worth a full OCR pass, and the :class:`~sources.parsing.ocr.select.Triage` of the
-    pages left out (all pages are kept for a document of at most :data:`FULL_READ_PAGES` pages)."""
+    pages: list[tuple[int, np.ndarray]], budget: PageBudget | None = None
+) -> tuple[list[tuple[int, np.ndarray]], list[Any], list[int]]:
+    """The page images worth a full OCR pass, the :class:`~sources.parsing.ocr.select.Triage` of the
+    pages left out (all pages are kept for a document of at most :data:`FULL_READ_PAGES` pages), and
+    the numbers of the pages not looked at because no OCR page fits on the parse clock any more
+    (``budget``)."""
     if len(pages) <= FULL_READ_PAGES:
-        return pages, []
+        return pages, [], []
     from sources.parsing.ocr.select import triage
 
-    kept, skipped = [], []
+    kept, skipped, late = [], [], []
     for i, (number, image) in enumerate(pages):
         if i == 0:
             kept.append((number, image))
-            continue
-        if check_time is not None:
-            check_time(f"OCR 预判第 {number} 页")
-        t = triage(image, number)
-        if t.read:
-            kept.append((number, image))
+        elif budget is not None and not budget.fits():  # no time to read what a look would find
+            late.append(number)
         else:
-            skipped.append(t)
-    return kept, skipped
+            t = triage(image, number)
+            if t.read:
+                kept.append((number, image))
+            else:
+                skipped.append(t)
+    return kept, skipped, late
 
 
 def read_pages(
-    pages: Iterable[tuple[int, np.ndarray, float]], check_time: Callable[[str], None] | None = None
-) -> list[OcrPage]:
-    """OCR page images given as ``(page number, greyscale uint8 array, page units per pixel)``;
-    ``check_time(where)`` (the parse clock) is called before each page."""
+    pages: Iterable[tuple[int, np.ndarray, float]], budget: PageBudget | None = None
+) -> tuple[list[OcrPage], list[int]]:
+    """OCR page images given as ``(page number, greyscale uint8 array, page units per pixel)``: the
+    pages read, and the numbers of those left unread because no OCR page fitted on the parse clock any
+    more (``budget``: a page is started only when it fits)."""
     from sources.parsing.ocr.page import read_page
 
-    out = []
+    out: list[OcrPage] = []
+    late: list[int] = []
     for number, image, scale in pages:
-        if check_time is not None:
-            check_time(f"OCR 第 {number} 页")
+        if late or (budget is not None and not budget.fits()):
+            late.append(number)
+            continue
+        started = time.monotonic()
         out.append(read_page(image, number, scale))
-    return out
+        if budget is not None:
+            budget.spent(time.monotonic() - started)
+    return out, late

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sources.parsing.document import Document, Issue, Row
-from sources.parsing.limits import ReadLimits
+from sources.parsing.limits import PageBudget, ReadLimits
 
 if TYPE_CHECKING:  # the image reader (numpy, the OCR engine) is imported only when an image is read
     from sources.parsing.readers.image import BodyImage
@@ -74,7 +74,9 @@ class BodyImages:
     limits: ReadLimits
     done: list[tuple[str, BodyImage]] = field(default_factory=list)
     skipped: int = 0  # images past MAX_BODY_IMAGES
+    late: int = 0  # images not read because no OCR page fitted on the parse clock any more
     unavailable: str | None = None
+    budget: PageBudget | None = None  # made from ``limits`` at the first image
 
     def read(self, src: str, first_table: int, out: list[str], rows: list[Row]) -> int:
         """OCR image ``src`` (if at hand and table-sized): its text into ``out``, its rows into ``rows``
@@ -93,10 +95,12 @@ class BodyImages:
 
         if not table_sized(data, self.limits):
             return 0
-        # an image read by OCR brings its own time, announced to a parse guard outside the process
-        self.limits = self.limits.extended(self.limits.ocr_page_seconds)
+        self.budget = self.budget or PageBudget(self.limits)
+        if not self.budget.fits():  # it would take the parse past its time limit
+            self.late += 1
+            return 0
         try:
-            image = read_body_image(data, len(self.done) + 1, self.limits)
+            image = read_body_image(data, len(self.done) + 1, self.limits, self.budget)
         except OcrUnavailable as exc:
             self.unavailable = str(exc)
             return 0
@@ -130,6 +134,15 @@ class BodyImages:
                     f"{self.skipped} more image(s) of the body were not read (at most {MAX_BODY_IMAGES} are)",
                 )
             )
+        if self.late:
+            issues.append(
+                Issue(
+                    "ocr_needed",
+                    "warning",
+                    f"{self.late} image(s) of the body were not read by OCR within the parse time limit of "
+                    f"{self.limits.parse_seconds:g} s",
+                )
+            )
         if self.unavailable:
             issues.append(Issue("ocr_unavailable", "warning", f"images of the body were not read: {self.unavailable}"))
         return replace(
@@ -139,6 +152,7 @@ class BodyImages:
             issues=issues,
             ocr_pages=doc.ocr_pages + len(self.done),
             ocr_seconds=doc.ocr_seconds + sum(i.seconds for _, i in self.done),
+            ocr_late=doc.ocr_late + self.late,
         )
 
 

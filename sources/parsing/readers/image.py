@@ -8,12 +8,13 @@ provenance are the image's pixels.  Nothing here does I/O.
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from sources.parsing.document import Document, Issue, Row, UnreadableDocument
-from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
+from sources.parsing.limits import DEFAULT_LIMITS, PageBudget, ReadLimits, timeout_message
 
 #: At most this many frames of one file are read.
 MAX_FRAMES = 40
@@ -37,11 +38,15 @@ def read_image(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
     from sources.parsing.readers.pdf import ocr_tables, tables_to_rows
 
     frames = _frames(data, limits)
-    limits = limits.extended(len(frames) * limits.ocr_page_seconds)  # OCR pages bring their own time
+    budget = PageBudget(limits)
     try:
-        pages = ocr.read_pages(((n, frame, 1.0) for n, frame in enumerate(frames, start=1)), limits.check_time)
+        pages, late = ocr.read_pages(((n, frame, 1.0) for n, frame in enumerate(frames, start=1)), budget)
     except ocr.OcrUnavailable as exc:
         raise UnreadableDocument("unsupported_format", f"an image file needs OCR: {exc}") from exc
+    if not pages:  # not even one page fitted in the parse time limit: nothing was read
+        raise UnreadableDocument(
+            "parse_timeout", timeout_message(limits.parse_seconds, "剩余时间不够 OCR 识别一页图像")
+        )
     issues = [
         Issue(
             "ocr_page",
@@ -50,6 +55,16 @@ def read_image(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
             page=p.number,
         )
         for p in pages
+    ] + [
+        Issue(
+            "ocr_needed",
+            "warning",
+            f"Page {n} is an image: it was not read by OCR within the parse time limit of "
+            f"{limits.parse_seconds:g} s; raise parse_seconds in [xxgk.limits] or get a text document "
+            "from the publisher.",
+            page=n,
+        )
+        for n in late
     ]
     return Document(
         format="image",
@@ -59,6 +74,7 @@ def read_image(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
         pages=len(pages),
         ocr_pages=len(pages),
         ocr_seconds=sum(p.seconds for p in pages),
+        ocr_late=len(late),
     )
 
 
@@ -93,9 +109,12 @@ def table_sized(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> bool:
     return w >= MIN_TABLE_WIDTH and h >= MIN_TABLE_HEIGHT and w * h <= limits.part_bytes
 
 
-def read_body_image(data: bytes, number: int, limits: ReadLimits = DEFAULT_LIMITS) -> BodyImage | None:
-    """OCR one image of a report body (a table pasted as a screenshot) on the caller's clock (extended by
-    the caller for it); None when it cannot hold a table (see :func:`table_sized`) or cannot be decoded.
+def read_body_image(
+    data: bytes, number: int, limits: ReadLimits = DEFAULT_LIMITS, budget: PageBudget | None = None
+) -> BodyImage | None:
+    """OCR one image of a report body (a table pasted as a screenshot), started only when it fits on the
+    caller's parse clock (``budget``: the caller checks, this records the time it took); None when it
+    cannot hold a table (see :func:`table_sized`) or cannot be decoded.
     Its cells carry their provenance with
     ``page`` = ``number`` and boxes in the image's pixels.  Raises :class:`ocr.OcrUnavailable`."""
     from sources.parsing import ocr
@@ -107,5 +126,8 @@ def read_body_image(data: bytes, number: int, limits: ReadLimits = DEFAULT_LIMIT
         frame = _frames(data, limits)[0]
     except (UnreadableDocument, IndexError):
         return None
-    (page,) = ocr.read_pages([(number, frame, 1.0)], limits.check_time)
+    started = time.monotonic()
+    (page,), _late = ocr.read_pages([(number, frame, 1.0)])
+    if budget is not None:
+        budget.spent(time.monotonic() - started)
     return BodyImage(number, page.text, tables_to_rows(ocr_tables([page])), page.boxes, page.seconds)

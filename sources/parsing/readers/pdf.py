@@ -46,7 +46,7 @@ from pdfminer.psparser import PSException
 from pdfplumber.page import Page
 
 from sources.parsing.document import CellSource, Document, Issue, Row, UnreadableDocument
-from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
+from sources.parsing.limits import DEFAULT_LIMITS, PageBudget, ReadLimits
 from sources.parsing.readers import pdffont
 from sources.parsing.readers.pdf_streams import check_streams
 from sources.parsing.readers.pdfgrid import PageModel, chars_within, page_model, usable
@@ -156,12 +156,16 @@ def read_pdf(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
     _check_bytes(data)
     check_streams(data, limits)
     scans, title = _scan_with_pdfium(data, limits)
-    needs_ocr = [scan.number for scan in scans if scan.needs_ocr][:MAX_OCR_PAGES]
-    limits = limits.extended(len(needs_ocr) * limits.ocr_page_seconds)  # OCR pages bring their own time
-    ocr_pages, ocr_issues = _ocr(data, needs_ocr, limits)
-    issues = [_ocr_issue(scan) for scan in scans if scan.needs_ocr and scan.number not in ocr_pages]
     table_pages = [scan for scan in scans if not scan.needs_ocr and is_table_page(scan.text)]
     tables, table_issues = _extract_tables(data, table_pages, limits)
+    # OCR last, in the time left on the parse clock: the pages that do not fit stay unread, with why
+    needs_ocr = [scan.number for scan in scans if scan.needs_ocr][:MAX_OCR_PAGES]
+    ocr_pages, ocr_issues, late = _ocr(data, needs_ocr, limits)
+    issues = [
+        _ocr_issue(scan, late=scan.number in late, limit=limits.parse_seconds)
+        for scan in scans
+        if scan.needs_ocr and scan.number not in ocr_pages
+    ]
     tables += ocr_tables(ocr_pages.values())
     tables.sort(key=lambda t: (t.page, t.bbox[1]))
     texts = [ocr_pages[scan.number].text if scan.number in ocr_pages else scan.text for scan in scans]
@@ -174,7 +178,8 @@ def read_pdf(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
         title=title,
         ocr_pages=len(ocr_pages),
         ocr_seconds=sum(p.seconds for p in ocr_pages.values()),
-        ocr_looked=len(needs_ocr) - len(ocr_pages),
+        ocr_looked=len(needs_ocr) - len(ocr_pages) - len(late),
+        ocr_late=len(late),
     )
 
 
@@ -288,9 +293,18 @@ def _ocr_reason(page: pdfium.PdfPage) -> str:
     return "outlines" if paths >= _MIN_OUTLINE_PATHS else ""
 
 
-def _ocr_issue(scan: _PageScan) -> Issue:
-    """The ``ocr_needed`` warning for a page whose content is not in the text layer."""
+def _ocr_issue(scan: _PageScan, late: bool = False, limit: float = 0.0) -> Issue:
+    """The ``ocr_needed`` warning for a page whose content is not in the text layer (``late``: not read
+    by OCR because it did not fit in the parse time limit of ``limit`` seconds)."""
     what = "a scanned image" if scan.ocr_reason == "image" else "drawn outlines, not text"
+    if late:
+        return Issue(
+            code="ocr_needed",
+            severity="warning",
+            page=scan.number,
+            message=f"Page {scan.number} has no text layer ({what}): it was not read by OCR within the parse "
+            f"time limit of {limit:g} s; raise parse_seconds in [xxgk.limits] or get a text PDF from the publisher.",
+        )
     return Issue(
         code="ocr_needed",
         severity="warning",
@@ -320,22 +334,25 @@ OCR_DPI = 200
 MAX_OCR_PAGES = 40
 
 
-def _ocr(data: bytes, numbers: Sequence[int], limits: ReadLimits) -> tuple[dict[int, OcrPage], list[Issue]]:
-    """OCR the given 1-based pages: page number → what was read, plus issues about the reading.
+def _ocr(data: bytes, numbers: Sequence[int], limits: ReadLimits) -> tuple[dict[int, OcrPage], list[Issue], list[int]]:
+    """OCR the given 1-based pages in the time left on the parse clock: page number → what was read,
+    issues about the reading, and the numbers of the pages left unread because they did not fit.
 
     Pages beyond :data:`MAX_OCR_PAGES`, or all of them when the engine is not installed, are
     left out (they keep their ``ocr_needed`` warning).
     """
     if not numbers:
-        return {}, []
+        return {}, [], []
     from sources.parsing import ocr
 
-    images = _render_pages(data, numbers, OCR_DPI)
+    budget = PageBudget(limits)
+    images, late = _render_pages(data, numbers, OCR_DPI, budget)
     try:
-        images, skipped = ocr.select_pages(images, limits.check_time)
-        pages = ocr.read_pages(((n, image, 72 / OCR_DPI) for n, image in images), limits.check_time)
+        images, skipped, unlooked = ocr.select_pages(images, budget)
+        pages, unread = ocr.read_pages(((n, image, 72 / OCR_DPI) for n, image in images), budget)
     except ocr.OcrUnavailable as exc:
-        return {}, [Issue("ocr_unavailable", "warning", f"{exc}; the scanned pages were not read")]
+        return {}, [Issue("ocr_unavailable", "warning", f"{exc}; the scanned pages were not read")], []
+    late = sorted([*unread, *unlooked, *late])
     read = [p for p in pages if p.boxes]  # a page where OCR saw no text keeps its ocr_needed warning
     issues = [
         Issue(
@@ -357,19 +374,26 @@ def _ocr(data: bytes, numbers: Sequence[int], limits: ReadLimits) -> tuple[dict[
     ]
     if read and skipped:  # the look is part of the OCR time
         read[0].seconds += sum(t.seconds for t in skipped)
-    return {p.number: p for p in read}, issues
+    return {p.number: p for p in read}, issues, late
 
 
-def _render_pages(data: bytes, numbers: Sequence[int], dpi: int) -> list[tuple[int, Any]]:
-    """The given 1-based pages as greyscale numpy arrays at ``dpi`` (pdfium, under the lock)."""
+def _render_pages(
+    data: bytes, numbers: Sequence[int], dpi: int, budget: PageBudget | None = None
+) -> tuple[list[tuple[int, Any]], list[int]]:
+    """The given 1-based pages as greyscale numpy arrays at ``dpi`` (pdfium, under the lock), and the
+    numbers of those not rendered because no OCR page fits on the parse clock any more (``budget``)."""
     import numpy as np
 
-    out = []
+    out: list[tuple[int, Any]] = []
+    late: list[int] = []
     with _PDFIUM_LOCK:
         pdffont.install()
         pdf = pdfium.PdfDocument(data)
         try:
             for number in numbers:
+                if late or (budget is not None and not budget.fits()):
+                    late.append(number)
+                    continue
                 page = pdf[number - 1]
                 try:
                     image = page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
@@ -378,7 +402,7 @@ def _render_pages(data: bytes, numbers: Sequence[int], dpi: int) -> list[tuple[i
                 out.append((number, np.asarray(image)))
         finally:
             pdf.close()
-    return out
+    return out, late
 
 
 def ocr_tables(pages: Iterable[OcrPage]) -> list[_Table]:

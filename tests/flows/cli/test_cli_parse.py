@@ -203,5 +203,5 @@ def test_a_parse_past_the_limit_is_killed_and_the_other_files_are_parsed(tmp_pat
     assert len(stopped["source"]["sha256"]) == 64 and stopped["cells"] == []
     assert "解析进程已被终止" in stopped["error"]
     (line,) = [x for x in result.stderr.splitlines() if "dense.pdf" in x]
-    assert line.startswith("错误：") and "解析超过" in line
+    assert line.startswith("错误：") and "解析超过 2 秒" in line
     assert not parse_guard._idle  # no parse process outlives the command

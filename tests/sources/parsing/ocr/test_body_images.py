@@ -25,11 +25,13 @@ CONFIG = FetchConfig(timeout=5, retries=0, backoff=0, min_interval=0, max_second
 CHILD = """
 import json, sys
 from flows.tasks.parse import parse_item
+from sources.parsing.limits import ReadLimits
 from sources.parsing.parse import parse_bytes
 from sources.rules import evaluate_report
 sha, archive, page, png = sys.argv[1:5]
 fetched = parse_item(sha, "page.html", archive)
-damaged = parse_bytes(open(page, "rb").read(), "page.html", images={"t3.png": open(png, "rb").read()})
+images = {"t3.png": open(png, "rb").read()}
+damaged = parse_bytes(open(page, "rb").read(), "page.html", images=images, limits=ReadLimits(parse_seconds=1800))
 damaged["verdicts"] = [[c.rule_id, c.outcome] for c in evaluate_report(damaged)]
 print(json.dumps({"fetched": fetched, "damaged": damaged}))
 """
@@ -82,7 +84,8 @@ def test_html_page_whose_table_is_a_png_reads_like_its_text_version(tmp_path):
         text=True,
         timeout=900,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # what is read, not how fast: a limit far above OCR's time on a loaded machine
+        env={**os.environ, "PYTHONPATH": str(ROOT), "XXGK__LIMITS__PARSE_SECONDS": "1800"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])

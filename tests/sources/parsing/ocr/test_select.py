@@ -44,12 +44,15 @@ def narrative_page(size: tuple[int, int], heading: str | None = None):
 
 CHILD = """
 import json, sys
+from sources.parsing.limits import ReadLimits
 from sources.parsing.parse import parse_path
 from sources.parsing.readers.pdf import _render_pages
 from sources.parsing.ocr.select import triage
 data = open(sys.argv[1], "rb").read()
-looks = [triage(image, n) for n, image in _render_pages(data, [1, 2, 3, 4], 200)]
-print(json.dumps({"looks": [[t.number, t.read, t.why] for t in looks], "parsed": parse_path(sys.argv[1])}))
+images, _late = _render_pages(data, [1, 2, 3, 4], 200)
+looks = [triage(image, n) for n, image in images]
+parsed = parse_path(sys.argv[1], ReadLimits(parse_seconds=1800))  # what is read, not how fast (a loaded machine)
+print(json.dumps({"looks": [[t.number, t.read, t.why] for t in looks], "parsed": parsed}))
 """
 
 
