@@ -137,6 +137,16 @@ def flate_page_bomb(inflated: int, operators: bytes = b" ", extra: bytes = b"") 
     return pdf_file([data], filters=["FlateDecode"], extra=[extra])
 
 
+def slow_render_pdf(lines: int = 24_000) -> bytes:
+    """A one-page PDF of ``lines`` strokes across the whole page and no text (an OCR page): rendering it
+    is one pdfium call of about 0.44 ms CPU per line (10.5 s for 24 000, measured on this 2-core
+    machine), which no cooperative check can interrupt."""
+    import zlib
+
+    content = text_page("x") + b"\n" + b"0 0 m 595 842 l S\n" * lines
+    return pdf_file([zlib.compress(content)], filters=["FlateDecode"])
+
+
 def _page_bomb_data(inflated: int, operators: bytes = b" ") -> bytes:
     chunk = operators * (MB // len(operators))
     data, _size, _crc = deflate_repeated(text_page("x") + b"\n", chunk, max(1, inflated // MB), b"", raw=False)

@@ -184,15 +184,15 @@ def test_a_parse_past_the_limit_is_killed_and_the_other_files_are_parsed(tmp_pat
     """``xxgk parse`` holds the same hard limit as a run: a PDF whose one page renders in one pdfium
     call of several seconds (no cooperative check can stop it) ends as ``parse_timeout`` with its
     parse process killed, and the files before and after it are parsed."""
-    from hostile import MB, flate_page_bomb
+    from hostile import slow_render_pdf
 
     from flows.tasks import parse_guard
 
     good = tmp_path / "good.txt"
     good.write_text(_report_text(), encoding="utf-8")
     dense = tmp_path / "dense.pdf"
-    dense.write_bytes(flate_page_bomb(2 * MB, b"0 0 m 1 1 l S\n"))  # 2 MB of paths, no text: an OCR page
-    monkeypatch.setenv("XXGK__LIMITS__PARSE_SECONDS", "2")
+    dense.write_bytes(slow_render_pdf())  # strokes and no text: an OCR page whose render takes ~10 s CPU
+    monkeypatch.setenv("XXGK__LIMITS__PARSE_SECONDS", "3")
     monkeypatch.setenv("XXGK__LIMITS__OCR_PAGE_SECONDS", "0.001")
     result = CliRunner().invoke(app, ["parse", str(good), str(dense), str(good), "--json"])
     assert result.exit_code == 1, result.stderr
@@ -203,5 +203,5 @@ def test_a_parse_past_the_limit_is_killed_and_the_other_files_are_parsed(tmp_pat
     assert len(stopped["source"]["sha256"]) == 64 and stopped["cells"] == []
     assert "解析进程已被终止" in stopped["error"]
     (line,) = [x for x in result.stderr.splitlines() if "dense.pdf" in x]
-    assert line.startswith("错误：") and "解析超过 2 秒" in line
+    assert line.startswith("错误：") and "解析超过 3 秒" in line
     assert not parse_guard._idle  # no parse process outlives the command
