@@ -48,10 +48,12 @@ def parse_bytes(
     limits = limits.started()
     try:
         doc = read_document(data, content_type=content_type, limits=limits, images=images)
-        if not doc.ocr_late:  # pages left to OCR for lack of time: the parse ends with what was read
-            limits.check_time("读取完成后")
-        elif not doc.text.strip() and not doc.rows:
+        if doc.ocr_late and not doc.text.strip() and not doc.rows:  # no page fitted: nothing was read
             raise UnreadableDocument("parse_timeout", timeout_message(limits.parse_seconds, "OCR 未能读取任何页面"))
+        if not (doc.ocr_pages or doc.ocr_late):
+            # OCR may use the clock to its end (a page is started only when it fits, and what was read is
+            # kept); any other read that ended past it is refused
+            limits.check_time("读取完成后")
     except UnreadableDocument as exc:
         # only an unreadable file needs the sniffed format for its record; a read one knows its own
         source["format"] = sniff_format(data) if data else "empty"
