@@ -7,6 +7,7 @@ from datetime import date
 import duckdb
 import pytest
 
+import flows.tasks.parse
 import sources.parsing.parse
 from flows.pipeline import ingest_year
 from flows.tasks.load import ingest_isolating
@@ -49,6 +50,9 @@ def run(mixed, prefect_harness):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(sources.parsing.parse, "parse_bytes", parse_bytes)
+        # each document in this process, as the guard's child parses it (parse_here), so that the
+        # crash injected above reaches the parser
+        mp.setattr(flows.tasks.parse, "parse_guarded", flows.tasks.parse.parse_here)
         out = ingest_year(
             2023,
             sources=str(site.registry),
