@@ -1,18 +1,34 @@
-"""The parse process pool: its processes start with it and end with it, also when no task ran."""
+"""The parse process pool: its processes start at the first submission (ignoring SIGINT) and end with it."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from flows.tasks.parse import parse_runner
 
 
-def test_pool_processes_end_when_no_task_was_submitted():
-    # a re-run with nothing new submits no parse task; the pool's processes must still be told to
-    # end and end cleanly (without it they were left reading a queue nobody writes to: the CLI then
-    # waited for them at exit, and here they die with exit code 1 when the queue is dropped)
+def _ignores_sigint(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status").read_text()
+    ignored = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:")), 16)
+    return bool(ignored & (1 << 1))  # SIGINT is signal 2
+
+
+def test_no_process_starts_when_nothing_is_submitted():
+    # a re-run with nothing new submits no parse task: no process is started (nor left waiting at exit)
     runner = parse_runner("local", 2)
     with runner:
+        assert not runner._executor._processes
+
+
+def test_processes_start_at_the_first_submission_ignoring_sigint_and_end_with_the_pool():
+    runner = parse_runner("local", 2)
+    with runner:
+        runner._launch()  # what the first submit does
         processes = list(runner._executor._processes.values())
         assert len(processes) == 2 and all(p.is_alive() for p in processes)
+        assert all(_ignores_sigint(p.pid) for p in processes)
+        runner._launch()  # once only
+        assert list(runner._executor._processes.values()) == processes
     for p in processes:
         p.join(60)
     assert [p.exitcode for p in processes] == [0, 0]
