@@ -11,6 +11,9 @@ validations, promotion transaction) is paid once per run, whatever the number of
   ``sources/README.md``) and runs the warehouse part.
 
 The result is an :class:`IngestSummary`: one :class:`DocumentOutcome` per input document.
+
+(Over 500 lines: the look-up of documents the warehouse already holds, the load, the validation and
+the decision are one batch on one warehouse connection, and the year run calls the same functions.)
 """
 
 from __future__ import annotations

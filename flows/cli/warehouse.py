@@ -6,6 +6,9 @@ Chinese labels of the templates in rich tables; ``--json`` prints machine-readab
 Every warehouse problem (file locked by another process, no warehouse file at the path given — only
 ``ingest`` creates one —, damaged file, full disk, load failure) ends in one line on stderr and exit
 status 2.
+
+(Over 500 lines: the nine commands share the warehouse-opening helpers above them and the Chinese
+rendering of a run summary and of a re-decision; splitting them per command would repeat those.)
 """
 
 from __future__ import annotations
