@@ -94,3 +94,14 @@ def test_readme_states_the_cell_count_of_every_template_variant():
     for variant in rules.VARIANTS:
         assert f"{len(rules.cell_specs(variant))} for " in text and f"`{variant}`" in text
     assert "one per template cell" not in text
+
+
+def test_bench_parse_with_no_batch_times_the_files_only():
+    """``--batch 0`` ended in a ZeroDivisionError traceback after the per-file lines."""
+    sample = ROOT / "sources" / "samples" / "zrzyj-2023.html"
+    result = CliRunner().invoke(
+        app, ["bench", "parse", str(sample), "--repeat", "1", "--batch", "0"], terminal_width=200
+    )
+    assert result.exit_code == 0, result.output
+    assert "zrzyj-2023.html" in result.output
+    assert "batch of" not in result.output
