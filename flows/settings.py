@@ -191,7 +191,7 @@ class ApiStarter:
             env=env,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # not in the terminal's process group: Ctrl-C is ours to handle
-            preexec_fn=preexec_die_with_parent,  # SIGTERM when this process dies, even by SIGKILL
+            preexec_fn=preexec_die_with_parent,  # SIGKILL when this process dies, even by SIGKILL
         )
         _STARTED.append(self)
         self._candidate = f"http://127.0.0.1:{port}/api"

@@ -85,5 +85,10 @@ def die_with_parent(parent: int | None = None, sig: int = signal.SIGKILL, every:
 
 
 def preexec_die_with_parent() -> None:
-    """``subprocess.Popen(preexec_fn=…)``: the child gets SIGTERM when this process dies (Linux)."""
-    _pdeathsig(signal.SIGTERM)
+    """``subprocess.Popen(preexec_fn=…)``: the child gets SIGKILL when this process dies (Linux).
+
+    SIGKILL, not SIGTERM: the child is the Prefect API server (uvicorn), and nobody is left to wait for
+    its graceful shutdown; on SIGTERM that shutdown waits for the server's lifespan to end, and a
+    server left with ``PPID 1`` after its run was killed was seen alive half an hour later.  Its
+    SQLite database stays consistent (journalled) when it is killed."""
+    _pdeathsig(signal.SIGKILL)
