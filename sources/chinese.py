@@ -58,6 +58,16 @@ LEVEL = {
     "": "未登记层级",
 }
 
+# An OCR cell a person must compare with the page image: its status, and the command that records
+# what the page prints (the terminal, the e-mail and the workbook all show both).
+OCR_STATUS = {"unverified": "与勾稽关系不符", "low_confidence": "识别置信度低", "unreadable": "无法识别"}
+
+
+def confirm_command(version_id: str | None, address: str) -> str:
+    """The ``xxgk confirm`` command for one OCR cell (``版本号`` where the version is not known yet)."""
+    return f"xxgk confirm {version_id or '版本号'} {address} --value 原件数字"
+
+
 STEP = {"discover": "发现", "fetch": "下载", "parse": "解析", "load": "入库", "validate": "校验", "promote": "发布"}
 
 HTTP_MEANING = {

@@ -24,10 +24,10 @@ from rich.markup import escape
 from rich.style import Style
 from rich.text import Text
 
+from sources import chinese
+
 #: An inline crop is at most this many character cells wide (a crop is at most 360 px wide).
 INLINE_COLUMNS = 48
-#: Status of an OCR cell → what a person is told about it.
-STATUS_LABELS = {"unverified": "与勾稽关系不符", "low_confidence": "识别置信度低", "unreadable": "无法识别"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 CropsOpt = Annotated[
@@ -131,8 +131,7 @@ def crop_path(folder: Path, cell: PendingCell, document: str | None = None) -> P
 
 def confirm_command(cell: PendingCell) -> str:
     """The ``xxgk confirm`` command a reviewer completes with the figure printed on the image."""
-    version = cell.version_id or "版本号"
-    return f"xxgk confirm {version} {cell.address} --value 原件数字"
+    return chinese.confirm_command(cell.version_id, cell.address)
 
 
 def print_pending(
@@ -155,7 +154,7 @@ def print_pending(
         where = f"第 {cell.page} 幅/页，" if cell.page else ""
         console.print(
             f"• [bold]{escape(cell.address)}[/] {escape(cell.label or '')}  {where}"
-            f"{STATUS_LABELS.get(cell.status, cell.status)}；OCR 识别为 {escape(read)}",
+            f"{chinese.OCR_STATUS.get(cell.status, cell.status)}；OCR 识别为 {escape(read)}",
             highlight=False,
         )
         if cell.crop is not None:

@@ -189,10 +189,9 @@ class OcrCell:
 
     @property
     def status_label(self) -> str:
-        return OCR_STATUS_LABELS.get(self.status, self.status)
+        return chinese.OCR_STATUS.get(self.status, self.status)
 
 
-OCR_STATUS_LABELS = {"unverified": "与勾稽关系不符", "low_confidence": "识别置信度低", "unreadable": "无法识别"}
 #: OCR cells shown per report (a scan with more doubtful cells is read by a person anyway).
 MAX_OCR_CELLS = 40
 

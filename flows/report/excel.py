@@ -243,7 +243,7 @@ def ocr_sheet(ws: Worksheet, report: Report) -> None:
     row = 2
     for a in report.agencies:
         for c in a.ocr_cells:
-            command = f"xxgk confirm {a.version_id} {c.address} --value 原件数字"
+            command = chinese.confirm_command(a.version_id, c.address)
             label = f"{c.label}\n{c.address}" if c.label else c.address
             for col, value in enumerate([a.name, label, c.page, c.text, c.status_label, None, command], start=1):
                 put(ws, row, col, value, alignment=_WRAP, border=_BORDER)

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from flows.report.charts import CHART_TITLES
 from flows.report.data import CHINA_TZ, KIND_LABELS, STATE_LABELS, AgencyStatus, CheckItem, Report
 from flows.report.regions import COLUMNS, FIGURE_LABELS, RATE_NOTE, fmt
+from sources import chinese
 
 STATE_BADGE = {"promoted": "#2e7d32", "quarantined": "#c62828", "missing": "#757575"}
 SAFE_SCHEMES = ("http", "https", "file")
@@ -239,7 +240,7 @@ def render_text(report: Report) -> str:
             lines.append(
                 f"    OCR 待核对 {c.label or c.address}（{c.address}，第 {c.page or '?'} 页）："
                 f"识别为 {c.text or '（无）'}，{c.status_label}；"
-                f"核对原件后：xxgk confirm {a.version_id} {c.address} --value 原件数字"
+                f"核对原件后：{chinese.confirm_command(a.version_id, c.address)}"
             )
     if not report.with_failures:
         lines.append("  无")
