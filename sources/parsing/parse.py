@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sources.parsing.assemble import PARSER_VERSION, empty_result, parse_document
-from sources.parsing.document import Issue, UnreadableDocument
+from sources.parsing.document import Document, Issue, UnreadableDocument
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits, timeout_message
 from sources.rules import check_report
 
@@ -64,11 +64,24 @@ def parse_bytes(
     if doc.ocr_pages:
         source["ocr_pages"] = doc.ocr_pages
         source["ocr_seconds"] = round(doc.ocr_seconds, 3)
-    result = {"source": source, **parse_document(doc)}
+    parsed = parse_document(doc)
+    undecided = unread_for_time(doc, parsed["template"])
+    if undecided:
+        return _error_result(source, "parse_timeout", f"{path}: {timeout_message(limits.parse_seconds, undecided)}")
+    result = {"source": source, **parsed}
     result["parser_version"] = PARSER_VERSION
     result["checks"] = [r.to_json() for r in check_report(result)]
     result["parse_seconds"] = round(time.perf_counter() - started, 4)
     return result
+
+
+def unread_for_time(doc: Document, template: str | None) -> str | None:
+    """Why a document in no statutory template cannot be called "not a report" (Chinese, the ``where``
+    of a ``parse_timeout`` line): some of its pages without a text layer were left unread for time, and
+    the statutory tables may be on them.  None when the template was found or every page was read."""
+    if template is not None or not doc.ocr_late:
+        return None
+    return f"OCR 读了 {doc.ocr_pages} 页，另有 {doc.ocr_late} 页在时限内未能读取，无法判断是否为法定年报"
 
 
 def stopped_result(data: bytes, path: str, seconds: float) -> dict[str, Any]:

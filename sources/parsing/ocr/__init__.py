@@ -31,27 +31,34 @@ FULL_READ_PAGES = 6
 def select_pages(
     pages: list[tuple[int, np.ndarray]], budget: PageBudget | None = None
 ) -> tuple[list[tuple[int, np.ndarray]], list[Any], list[int]]:
-    """The page images worth a full OCR pass, the :class:`~sources.parsing.ocr.select.Triage` of the
-    pages left out (all pages are kept for a document of at most :data:`FULL_READ_PAGES` pages), and
-    the numbers of the pages not looked at because no OCR page fits on the parse clock any more
-    (``budget``)."""
+    """The page images worth a full OCR pass, in the order to read them (ruled tables first, the first
+    page last); the :class:`~sources.parsing.ocr.select.Triage` of the pages left out (all pages are
+    kept, in page order, for a document of at most :data:`FULL_READ_PAGES` pages); and the numbers of
+    the pages not looked at because no OCR page fits on the parse clock any more (``budget``)."""
     if len(pages) <= FULL_READ_PAGES:
         return pages, [], []
     from sources.parsing.ocr.select import triage
 
-    kept, skipped, late = [], [], []
+    kept: list[tuple[int, int, np.ndarray]] = []  # (rank, page number, image)
+    skipped, late = [], []
     for i, (number, image) in enumerate(pages):
         if i == 0:
-            kept.append((number, image))
+            kept.append((_RANK["first"], number, image))
         elif budget is not None and not budget.fits():  # no time to read what a look would find
             late.append(number)
         else:
             t = triage(image, number)
             if t.read:
-                kept.append((number, image))
+                kept.append((_RANK[t.why], number, image))
             else:
                 skipped.append(t)
-    return kept, skipped, late
+    # the tables first: when the parse clock runs out, the pages left unread are the narrative ones
+    return [(number, image) for _rank, number, image in sorted(kept, key=lambda k: k[:2])], skipped, late
+
+
+#: The order in which the pages kept by the look are read: ruled tables (the statutory figures), pages
+#: too dense to look at line by line, section headings, then the first page (title, agency, year).
+_RANK = {"table": 0, "dense": 1, "heading": 2, "first": 3}
 
 
 def read_pages(

@@ -7,7 +7,9 @@ from __future__ import annotations
 import factory
 import pytest
 
-from sources.parsing.parse import parse_bytes
+from sources.parsing.assemble import parse_document
+from sources.parsing.document import Document
+from sources.parsing.parse import parse_bytes, unread_for_time
 
 
 def spaced_text(template: str) -> tuple[dict, bytes]:
@@ -57,3 +59,19 @@ def test_blank_template_and_unrelated_pages_are_still_not_reports():
     assert blank["template"] is None and "blank_template" in {i["code"] for i in blank["issues"]}
     notice = parse_bytes(factory.render_notice_html(), "notice.html")
     assert notice["template"] is None and "not_statutory_report" in {i["code"] for i in notice["issues"]}
+
+
+def test_a_scan_with_pages_left_unread_for_time_is_not_called_not_a_report():
+    """OCR read the first pages of a scan (narrative), the rest did not fit in the parse time limit: the
+    tables may be on those pages, so the parse ends as ``parse_timeout`` saying so, never as "not a
+    statutory report" (a 13-page scan of a real 2019 report was called that when its table pages
+    were left for time)."""
+    narrative = "平潭综合实验区2019年政府信息公开工作年度报告\n一、总体情况\n本年度，我区坚持以公开为常态。"
+    late = Document(format="pdf", text=narrative, pages=13, ocr_pages=3, ocr_late=3)
+    parsed = parse_document(late)
+    assert parsed["template"] is None  # the labels it would need were on the pages not read
+    assert unread_for_time(late, parsed["template"]) == (
+        "OCR 读了 3 页，另有 3 页在时限内未能读取，无法判断是否为法定年报"
+    )
+    whole = Document(format="pdf", text=narrative, pages=13, ocr_pages=6, ocr_late=0)
+    assert unread_for_time(whole, parse_document(whole)["template"]) is None  # all read: not a report

@@ -47,12 +47,15 @@ import json, sys
 from sources.parsing.limits import ReadLimits
 from sources.parsing.parse import parse_path
 from sources.parsing.readers.pdf import _render_pages
+from sources.parsing.ocr import select_pages
 from sources.parsing.ocr.select import triage
 data = open(sys.argv[1], "rb").read()
-images, _late = _render_pages(data, [1, 2, 3, 4], 200)
-looks = [triage(image, n) for n, image in images]
+images, _late = _render_pages(data, list(range(1, 12)), 200)
+looks = [triage(image, n) for n, image in images[:4]]
+kept, _skipped, _unlooked = select_pages(images)
 parsed = parse_path(sys.argv[1], ReadLimits(parse_seconds=1800))  # what is read, not how fast (a loaded machine)
-print(json.dumps({"looks": [[t.number, t.read, t.why] for t in looks], "parsed": parsed}))
+looked = [[t.number, t.read, t.why] for t in looks]
+print(json.dumps({"looks": looked, "order": [n for n, _ in kept], "parsed": parsed}))
 """
 
 
@@ -85,6 +88,9 @@ def test_long_scan_reads_only_pages_with_tables_or_headings(tmp_path):
     looks = {n: (read, why) for n, read, why in out["looks"]}
     assert looks[1][0] and looks[4] == (True, "table")  # the sample's pages 1 and 2
     assert looks[2] == (False, "narrative") and looks[3] == (False, "narrative")
+    # read in this order: the table pages first, the first page last (when the parse clock runs out,
+    # the pages left unread are not the ones with the statutory tables)
+    assert out["order"] == [4, 8, 1]
     parsed = out["parsed"]
     assert parsed["error"] is None and parsed["source"]["ocr_pages"] == 3  # the sample's three pages only
     skipped = sorted(i["page"] for i in parsed["issues"] if i["code"] == "ocr_page" and "not read" in i["message"])
