@@ -287,6 +287,21 @@ MESSAGES: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
         r"Image (?P<src>.+) of the body was not read: (?P<why>.+)",
         lambda m: f"正文图片 {m['src']} 未读取：{_IMAGE_REFUSED.get(m['why'], m['why'])}",
     ),
+    # one OCR cell not used or not verified (sources.parsing.cells)
+    (
+        r"(?P<address>\S+): OCR read '(?P<raw>.*)', but (?P<rules>.+) fails on it; compare the page image "
+        r"and confirm the value \(xxgk confirm\) before it is used",
+        "{address}：OCR 识别为“{raw}”，但表内勾稽关系 {rules} 不成立，可能是识别错误："
+        "请对照页面图像核实，用 xxgk confirm 记录原件上的数字后才能采信",
+    ),
+    (
+        r"(?P<address>\S+): OCR read '(?P<raw>.*)' with confidence (?P<c>\S+) below (?P<t>\S+); check the page image",
+        "{address}：OCR 识别为“{raw}”，置信度 {c} 低于 {t}，未采用：请对照页面图像核实",
+    ),
+    (
+        r"(?P<address>\S+): OCR could not read a number here \(read '(?P<raw>.*)'\); check the page image",
+        "{address}：OCR 在此处未能识别出数字（识别为“{raw}”），未采用：请对照页面图像核实",
+    ),
     (
         r"Tables on page (?P<page>\d+) could not be read \((?P<why>.*)\); .*",
         "第 {page} 页的表格无法读取（{why}），请人工核对该页",

@@ -74,6 +74,34 @@ def test_every_issue_and_error_of_real_documents_reads_in_chinese():
 
 
 @pytest.mark.parametrize(
+    ("code", "message", "expected"),
+    [
+        (
+            "ocr_unverified",
+            "t4.review.total: OCR read '0', but T4_BLOCK_TOTAL fails on it; compare the page image and confirm "
+            "the value (xxgk confirm) before it is used",
+            "第 4 页：t4.review.total：OCR 识别为“0”，但表内勾稽关系 T4_BLOCK_TOTAL 不成立，可能是识别错误："
+            "请对照页面图像核实，用 xxgk confirm 记录原件上的数字后才能采信",
+        ),
+        (
+            "ocr_low_confidence",
+            "t3.new.natural: OCR read '18' with confidence 0.62 below 0.9; check the page image",
+            "第 4 页：t3.new.natural：OCR 识别为“18”，置信度 0.62 低于 0.9，未采用：请对照页面图像核实",
+        ),
+        (
+            "ocr_unreadable",
+            "t3.new.natural: OCR could not read a number here (read '1S'); check the page image",
+            "第 4 页：t3.new.natural：OCR 在此处未能识别出数字（识别为“1S”），未采用：请对照页面图像核实",
+        ),
+    ],
+)
+def test_ocr_cell_issues_read_as_one_chinese_sentence(code, message, expected):
+    """The issue of an OCR cell not used or not verified, as the terminal, e-mail and workbook show it
+    (it was shown as the code's label twice, the English words in parentheses between)."""
+    assert chinese.issue_text({"code": code, "page": 4, "message": message}) == expected
+
+
+@pytest.mark.parametrize(
     ("reason", "expected"),
     [
         ("HTTP 404", "HTTP 404，页面不存在"),
