@@ -54,12 +54,13 @@ def compare(op: str, lhs: float, rhs: float | None) -> bool:
 
 
 def evaluate(
-    inst: RuleInstance, facts: Mapping[str, Fact], prev: Mapping[str, Fact] | None = None
+    inst: RuleInstance, facts: Mapping[str, Fact], prev: Mapping[str, Fact] | None = None, passes: bool = True
 ) -> CheckResult | None:
     """Evaluate one instance on one report's facts (``prev``: the previous year's facts, if any).
 
     Returns None when the instance does not apply (no previous report, no publication date, an
-    empty cell under a type rule …).
+    empty cell under a type rule …), and when it passes unless ``passes`` (the message of a pass is
+    most of the cost, and :func:`check_report` drops passes).
     """
     if not applies(inst, facts, prev):
         return None
@@ -80,19 +81,23 @@ def evaluate(
     else:
         outcome = "pass" if compare(inst.op, lhs, rhs) else "fail"
         lhs_v, rhs_v = lhs, rhs
+        if outcome == "pass" and not passes:
+            return None
     message = format_message(inst, outcome, facts, prev, problems)
     return CheckResult(inst.rule_id, inst.instance, inst.severity, inst.blocking, outcome, lhs_v, rhs_v, message)
 
 
-def evaluate_report(doc: Mapping[str, Any], prev_doc: Mapping[str, Any] | None = None) -> list[CheckResult]:
+def evaluate_report(
+    doc: Mapping[str, Any], prev_doc: Mapping[str, Any] | None = None, passes: bool = True
+) -> list[CheckResult]:
     """All applicable checks of one parse result (and of its previous year's, cross-year rules
-    included); [] when it is not a statutory report."""
+    included), those that pass only when ``passes``; [] when it is not a statutory report."""
     facts = report_facts(doc)
     variant = variant_of(doc.get("template"), (c["address"] for c in doc.get("cells") or []))
     if variant is None:
         return []
     prev = report_facts(prev_doc) if prev_doc is not None and prev_doc.get("template") else None
-    results = (evaluate(inst, facts, prev) for inst in rule_instances(variant))
+    results = (evaluate(inst, facts, prev, passes) for inst in rule_instances(variant))
     return [r for r in results if r is not None]
 
 
@@ -103,4 +108,4 @@ def check_report(parse_result: Mapping[str, Any]) -> list[CheckResult]:
 
     Pure: reads only ``parse_result`` (its cells, template, agency, year, sections, narrative).
     """
-    return [r for r in evaluate_report(parse_result) if r.outcome != "pass"]
+    return evaluate_report(parse_result, passes=False)
