@@ -49,7 +49,7 @@ from sources.parsing.document import CellSource, Document, Issue, Row, Unreadabl
 from sources.parsing.limits import DEFAULT_LIMITS, PageBudget, ReadLimits
 from sources.parsing.readers import pdffont
 from sources.parsing.readers.pdf_streams import check_streams
-from sources.parsing.readers.pdfgrid import PageModel, chars_within, page_model, usable
+from sources.parsing.readers.pdfgrid import PageModel, page_model, usable
 from sources.parsing.readers.pdfminer_fonts import FontRepairs
 from sources.parsing.readers.pdftables import extract_cells, find_tables, finder, outlines_drawn
 
@@ -615,7 +615,7 @@ def _ruled_tables(page: Page | PageModel, number: int, second_pass: bool = False
     tables = []
     for table in sorted(found, key=lambda t: (t.bbox[1], t.bbox[0])):
         if isinstance(page, PageModel):
-            rows = physical_rows(extract_cells(table.rows, chars_within(page, table.bbox).chars))
+            rows = physical_rows(extract_cells(table.rows, page.chars))  # a row's characters lie in its table
         else:
             rows = physical_rows(table.extract())
         if rows and max(len(row) for row in rows) >= 2:

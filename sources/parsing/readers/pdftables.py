@@ -11,7 +11,9 @@ import pdfplumber.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
+from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
@@ -51,20 +53,146 @@ def _covers(edge: dict[str, Any], orientation: str, at: float, low: float, high:
 
 def finder(page: Any, settings: dict[str, Any]) -> Any:
     """pdfplumber's ``TableFinder`` on a pdfplumber page or a :class:`PageModel`: its edges,
-    intersections, cells and tables as its constructor makes them, with the cells found by
-    :func:`intersections_to_cells` (the same cells; pdfplumber's own took a third of a PDF parse)."""
-    from pdfplumber.table import Table, TableFinder, TableSettings, cells_to_tables, edges_to_intersections
+    intersections, cells and tables as its constructor makes them, with the edges merged by
+    :func:`table_edges`, the intersections found by :func:`edges_to_intersections` and the cells by
+    :func:`intersections_to_cells` (the same each time; pdfplumber's own took most of a table page)."""
+    from pdfplumber.table import Table, TableFinder, TableSettings, cells_to_tables
 
     made = TableFinder.__new__(TableFinder)
     made.page = page
     made.settings = TableSettings.resolve(settings)
-    made.edges = made.get_edges()
+    made.edges = table_edges(made)
     made.intersections = edges_to_intersections(
         made.edges, made.settings.intersection_x_tolerance, made.settings.intersection_y_tolerance
     )
     made.cells = intersections_to_cells(made.intersections)
     made.tables = [Table(page, group) for group in cells_to_tables(made.cells)]
     return made
+
+
+def table_edges(made: Any) -> list[dict[str, Any]]:
+    """``TableFinder.get_edges()`` for ruling lines (the ``lines`` strategy both ways, explicit lines
+    given as objects): the page's edges and the explicit ones, snapped, joined and filtered as there —
+    the same edges with the same values in the same order, each copied once and changed in place
+    where pdfplumber copies it at every step.  Any other settings go to pdfplumber's own."""
+    from pdfplumber.utils import obj_to_edges
+
+    settings = made.settings
+    explicit = [*(settings.explicit_vertical_lines or []), *(settings.explicit_horizontal_lines or [])]
+    if (settings.vertical_strategy, settings.horizontal_strategy) != ("lines", "lines") or not all(
+        isinstance(line, dict) for line in explicit
+    ):
+        return list(made.get_edges())
+    least = settings.edge_min_length_prefilter
+    sides: dict[str, list[dict[str, Any]]] = {}
+    for orientation, dim, lines in (
+        ("v", "height", settings.explicit_vertical_lines),
+        ("h", "width", settings.explicit_horizontal_lines),
+    ):
+        base = [e for e in made.page.edges if e["orientation"] == orientation and e[dim] >= least]
+        drawn = [e for line in lines or [] for e in obj_to_edges(line) if e["orientation"] == orientation]
+        sides[orientation] = [dict(e) for e in base + drawn]
+    if settings.snap_x_tolerance > 0 or settings.snap_y_tolerance > 0:
+        _snap(sides["v"], "x0", settings.snap_x_tolerance)
+        _snap(sides["h"], "top", settings.snap_y_tolerance)
+    edges = sorted(sides["v"] + sides["h"], key=_group)
+    joined: list[dict[str, Any]] = []
+    for (orientation, _at), group in groupby(edges, key=_group):
+        _join(
+            list(group),
+            orientation,
+            settings.join_x_tolerance if orientation == "h" else settings.join_y_tolerance,
+            joined,
+        )
+    least = settings.edge_min_length
+    return [e for e in joined if e["height" if e["orientation"] == "v" else "width"] >= least]
+
+
+def _group(edge: dict[str, Any]) -> tuple[str, float]:
+    return ("h", edge["top"]) if edge["orientation"] == "h" else ("v", edge["x0"])
+
+
+def _snap(edges: list[dict[str, Any]], attr: str, tolerance: float) -> None:
+    """pdfplumber's ``snap_objects(edges, attr, tolerance)`` in place (its order of the edges, by
+    cluster, is restored by the sort that follows it in :func:`table_edges`, which is stable only on
+    equal keys: so the edges are reordered here as there)."""
+    values = sorted({e[attr] for e in edges})
+    cluster: dict[float, int] = {}
+    index, last = 0, None
+    for value in values:
+        if last is not None and not (tolerance and value <= last + tolerance):
+            index += 1
+        cluster[value] = index
+        last = value
+    edges.sort(key=lambda e: cluster[e[attr]])
+    for _index, group in groupby(edges, key=lambda e: cluster[e[attr]]):
+        members = list(group)
+        average = sum(e[attr] for e in members) / len(members)
+        for e in members:
+            shift = average - e[attr]
+            if attr == "x0":
+                e["x0"], e["x1"] = e["x0"] + shift, e["x1"] + shift
+            else:
+                e["top"], e["bottom"] = e["top"] + shift, e["bottom"] + shift
+                if "doctop" in e:
+                    e["doctop"] = e["doctop"] + shift
+                if "y0" in e:
+                    e["y0"], e["y1"] = e["y0"] - shift, e["y1"] - shift
+
+
+def _join(group: list[dict[str, Any]], orientation: str, tolerance: float, out: list[dict[str, Any]]) -> None:
+    """pdfplumber's ``join_edge_group`` appending to ``out``, each joined edge grown in place."""
+    low, high = ("x0", "x1") if orientation == "h" else ("top", "bottom")
+    group.sort(key=itemgetter(low))
+    last = group[0]
+    out.append(last)
+    for e in group[1:]:
+        if e[low] <= last[high] + tolerance:
+            if e[high] > last[high]:
+                value = e[high]
+                if orientation == "h":
+                    last["x1"], last["width"] = value, value - last["x0"]
+                else:
+                    diff = value - last["bottom"]
+                    last["bottom"], last["height"] = value, last["height"] + diff
+                    if "y0" in last:
+                        last["y0"] = last["y0"] - diff
+        else:
+            last = e
+            out.append(last)
+
+
+def edges_to_intersections(
+    edges: Sequence[dict[str, Any]], x_tolerance: float = 1, y_tolerance: float = 1
+) -> dict[tuple[float, float], dict[str, list[dict[str, Any]]]]:
+    """pdfplumber's ``edges_to_intersections``: the same points with the same edges in the same
+    order, the horizontal edges sorted once and those within reach of each vertical one found by
+    bisection (it sorts and tests them all for each vertical edge)."""
+    vertical = sorted((e for e in edges if e["orientation"] == "v"), key=itemgetter("x0", "top"))
+    horizontal = sorted((e for e in edges if e["orientation"] == "h"), key=itemgetter("top", "x0"))
+    tops = [h["top"] for h in horizontal]
+    if any(t != t for t in tops):  # NaN: bisection needs an order
+        from pdfplumber.table import edges_to_intersections as theirs
+
+        return dict(theirs(list(edges), x_tolerance, y_tolerance))
+    intersections: dict[tuple[float, float], dict[str, list[dict[str, Any]]]] = {}
+    for v in vertical:
+        # v["top"] <= h["top"] + y_tolerance and v["bottom"] >= h["top"] - y_tolerance, as there
+        first = bisect_left(tops, v["top"] - y_tolerance)
+        while first > 0 and v["top"] <= tops[first - 1] + y_tolerance:
+            first -= 1
+        for h in horizontal[first:]:
+            if not v["bottom"] >= h["top"] - y_tolerance:
+                if h["top"] - y_tolerance > v["bottom"]:
+                    break
+                continue
+            if v["top"] <= h["top"] + y_tolerance and h["x0"] - x_tolerance <= v["x0"] <= h["x1"] + x_tolerance:
+                vertex = (v["x0"], h["top"])
+                if vertex not in intersections:
+                    intersections[vertex] = {"v": [], "h": []}
+                intersections[vertex]["v"].append(v)
+                intersections[vertex]["h"].append(h)
+    return intersections
 
 
 def intersections_to_cells(
@@ -127,15 +255,20 @@ def extract_cells(rows: Sequence[Any], chars: Sequence[dict[str, Any]]) -> list[
     same text for every cell, ``None`` for a position covered by a merged cell.
 
     A character belongs to the row and cell holding its centre, as there; a cell's text is
-    :func:`cell_text` of its characters, or pdfplumber's ``extract_text`` where that declines.
+    :func:`cell_text` of its characters, or pdfplumber's ``extract_text`` where that declines.  The
+    characters of a row are found by bisection over their centres' heights (not by testing every
+    character against every row) and kept in the order of ``chars``, as there.
     """
     from pdfplumber.utils import extract_text
 
-    centred = [((c["x0"] + c["x1"]) / 2, (c["top"] + c["bottom"]) / 2, c) for c in chars]
+    middles = (((c["top"] + c["bottom"]) / 2, i, (c["x0"] + c["x1"]) / 2, c) for i, c in enumerate(chars))
+    centred = sorted((t for t in middles if t[0] == t[0]), key=itemgetter(0, 1))  # NaN: in no row, as there
+    heights = [t[0] for t in centred]
     out: list[list[str | None]] = []
     for row in rows:
         rx0, rtop, rx1, rbottom = row.bbox
-        row_chars = [t for t in centred if rx0 <= t[0] < rx1 and rtop <= t[1] < rbottom]
+        band = centred[bisect_left(heights, rtop) : bisect_left(heights, rbottom)]
+        row_chars = [(h, v, c) for v, _i, h, c in sorted(band, key=itemgetter(1)) if rx0 <= h < rx1]
         texts: list[str | None] = []
         for cell in row.cells:
             if cell is None:

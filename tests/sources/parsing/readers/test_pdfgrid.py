@@ -177,7 +177,7 @@ def test_cells_as_pdfplumber_extracts_them_and_second_pass_left_out_only_where_i
     assert extracted >= 8 and left_out >= 3
 
 
-def test_finder_finds_the_cells_and_tables_of_pdfplumbers_table_finder():
+def test_finder_finds_the_edges_intersections_cells_and_tables_of_pdfplumbers_table_finder():
     import pdfplumber
     from pdfplumber.table import TableFinder
 
@@ -192,14 +192,18 @@ def test_finder_finds_the_cells_and_tables_of_pdfplumbers_table_finder():
                 pages = [plumber.pages[scan.number - 1].filter(reader._is_ruling_or_content)]
                 pages += [scan.model] if scan.model is not None else []
                 for page in pages:
-                    theirs, ours = (
-                        TableFinder(page, reader._LINE_SETTINGS),
-                        pdftables.finder(page, reader._LINE_SETTINGS),
-                    )
-                    assert ours.cells == theirs.cells
-                    assert [t.bbox for t in ours.tables] == [t.bbox for t in theirs.tables]
-                    compared += bool(theirs.cells)
-    assert compared >= 6
+                    first = TableFinder(page, reader._LINE_SETTINGS)
+                    outlines = [reader._bbox_rect(reader.ruling_extent(t.bbox, page.edges), page) for t in first.tables]
+                    second = {**reader._LINE_SETTINGS, "explicit_vertical_lines": outlines}
+                    second["explicit_horizontal_lines"] = outlines
+                    for settings in (reader._LINE_SETTINGS, second):
+                        theirs, ours = TableFinder(page, settings), pdftables.finder(page, settings)
+                        assert ours.edges == theirs.edges  # the same values, in the same order
+                        assert list(ours.intersections.items()) == list(theirs.intersections.items())
+                        assert ours.cells == theirs.cells
+                        assert [t.bbox for t in ours.tables] == [t.bbox for t in theirs.tables]
+                        compared += bool(theirs.cells)
+    assert compared >= 12
 
 
 def test_cell_text_is_pdfplumbers_extract_text_for_any_box_of_a_page():
