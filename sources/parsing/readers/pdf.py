@@ -555,7 +555,9 @@ def _text_in(model: PageModel, box: tuple[float, float, float, float]) -> str:
 
     x0, top, x1, bottom = box
     near = []
-    for c in model.chars:  # pdfplumber's overlap test (get_bbox_overlap): touching counts, a point does not
+    for c in model.index.band(
+        top, bottom
+    ):  # pdfplumber's overlap test (get_bbox_overlap): touching counts, a point does not
         width, height = min(c["x1"], x1) - max(c["x0"], x0), min(c["bottom"], bottom) - max(c["top"], top)
         if width >= 0 and height >= 0 and width + height > 0:
             text = c["text"]
@@ -615,7 +617,9 @@ def _ruled_tables(page: Page | PageModel, number: int, second_pass: bool = False
     tables = []
     for table in sorted(found, key=lambda t: (t.bbox[1], t.bbox[0])):
         if isinstance(page, PageModel):
-            rows = physical_rows(extract_cells(table.rows, page.chars))  # a row's characters lie in its table
+            rows = physical_rows(
+                extract_cells(table.rows, page.chars, page.index)
+            )  # a row's characters lie in its table
         else:
             rows = physical_rows(table.extract())
         if rows and max(len(row) for row in rows) >= 2:

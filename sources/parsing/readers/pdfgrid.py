@@ -15,8 +15,11 @@ Every function taking a pdfium page must be called with the PDF reader's pdfium 
 from __future__ import annotations
 
 import ctypes
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 import pypdfium2 as pdfium
@@ -44,6 +47,42 @@ class PageModel:
     @property
     def bbox(self) -> tuple[float, float, float, float]:
         return (0.0, 0.0, self.width, self.height)
+
+    @cached_property
+    def index(self) -> CharIndex:
+        """The page's characters ordered by height (made once, for every table of the page)."""
+        return CharIndex(self.chars)
+
+
+class CharIndex:
+    """A page's characters ordered three ways, for finding those of a band of the page by bisection
+    instead of testing all of them: by the height of their centre (``middles``: centre height,
+    position on the page, centre across, character; ``heights``), by their top and by their bottom
+    (``tops`` / ``bottoms``, each with ``*_at``: the characters' positions in that order).  A
+    character whose box holds a NaN has no order: ``ordered`` is then false and callers test every
+    character (as without an index)."""
+
+    def __init__(self, chars: list[dict[str, Any]]) -> None:
+        self.chars = chars
+        middles = (((c["top"] + c["bottom"]) / 2, i, (c["x0"] + c["x1"]) / 2, c) for i, c in enumerate(chars))
+        self.middles = sorted((t for t in middles if t[0] == t[0]), key=itemgetter(0, 1))  # NaN: in no row
+        self.heights = [t[0] for t in self.middles]
+        self.ordered = all(c["top"] == c["top"] and c["bottom"] == c["bottom"] for c in chars)
+        by_top = sorted(range(len(chars)), key=lambda i: chars[i]["top"]) if self.ordered else []
+        by_bottom = sorted(range(len(chars)), key=lambda i: chars[i]["bottom"]) if self.ordered else []
+        self.tops, self.tops_at = [chars[i]["top"] for i in by_top], by_top
+        self.bottoms, self.bottoms_at = [chars[i]["bottom"] for i in by_bottom], by_bottom
+
+    def band(self, top: float, bottom: float) -> list[dict[str, Any]]:
+        """In page order, the characters that can overlap the band from ``top`` to ``bottom`` (their top
+        at most ``bottom``, their bottom at least ``top``: what any overlap needs), or all of them
+        when they have no order."""
+        if not self.ordered:
+            return self.chars
+        above = bisect_right(self.tops, bottom)  # tops_at[:above]: top <= bottom
+        below = bisect_left(self.bottoms, top)  # bottoms_at[below:]: bottom >= top
+        near = self.tops_at[:above] if above <= len(self.chars) - below else self.bottoms_at[below:]
+        return [self.chars[i] for i in sorted(near)]
 
 
 def chars_within(model: PageModel, bbox: tuple[float, float, float, float]) -> PageModel:

@@ -250,20 +250,22 @@ def find_tables(page: Any, settings: dict[str, Any]) -> list[Any]:
     return list(finder(page, settings).tables)
 
 
-def extract_cells(rows: Sequence[Any], chars: Sequence[dict[str, Any]]) -> list[list[str | None]]:
+def extract_cells(rows: Sequence[Any], chars: Sequence[dict[str, Any]], index: Any = None) -> list[list[str | None]]:
     """pdfplumber's ``Table.extract()`` (default settings) of a table's ``rows`` over ``chars``: the
     same text for every cell, ``None`` for a position covered by a merged cell.
 
     A character belongs to the row and cell holding its centre, as there; a cell's text is
     :func:`cell_text` of its characters, or pdfplumber's ``extract_text`` where that declines.  The
-    characters of a row are found by bisection over their centres' heights (not by testing every
-    character against every row) and kept in the order of ``chars``, as there.
+    characters of a row are found by bisection over their centres' heights (``index``: the
+    :class:`~sources.parsing.readers.pdfgrid.CharIndex` of ``chars``, made here when not given) instead
+    of testing every character against every row, and kept in the order of ``chars``, as there.
     """
     from pdfplumber.utils import extract_text
 
-    middles = (((c["top"] + c["bottom"]) / 2, i, (c["x0"] + c["x1"]) / 2, c) for i, c in enumerate(chars))
-    centred = sorted((t for t in middles if t[0] == t[0]), key=itemgetter(0, 1))  # NaN: in no row, as there
-    heights = [t[0] for t in centred]
+    from sources.parsing.readers.pdfgrid import CharIndex
+
+    index = index if index is not None else CharIndex(list(chars))
+    centred, heights = index.middles, index.heights
     out: list[list[str | None]] = []
     for row in rows:
         rx0, rtop, rx1, rbottom = row.bbox

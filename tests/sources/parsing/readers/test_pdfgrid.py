@@ -231,3 +231,32 @@ def test_cell_text_is_pdfplumbers_extract_text_for_any_box_of_a_page():
                 compared += 1
                 multiline += "\n" in ours
     assert compared >= 500 and multiline >= 100
+
+
+def test_char_index_band_holds_every_character_overlapping_the_band_in_page_order():
+    import random
+
+    rnd = random.Random(11)
+    data = factory.render_pdf(factory.make_cells("gov2021", 19), split_after="unable_need_creation")
+    pages = _model_pages(data) + _model_pages((ROOT / "sources" / "samples" / "xzf-2023.pdf").read_bytes())
+    compared = 0
+    for scan in pages:
+        model = scan.model
+        for _ in range(60):
+            top = rnd.uniform(-10, model.height + 10)
+            bottom = top + rnd.choice([0.0, rnd.uniform(0, 40), rnd.uniform(0, model.height)])
+            if rnd.random() < 0.5:  # a band ending on a character's edge: touching counts
+                c, d = rnd.choice(model.chars), rnd.choice(model.chars)
+                top, bottom = min(c["bottom"], d["top"]), max(c["bottom"], d["top"])
+            x0, x1 = sorted(rnd.uniform(0, model.width) for _ in range(2))
+
+            def overlaps(c, x0=x0, x1=x1, top=top, bottom=bottom):
+                width = min(c["x1"], x1) - max(c["x0"], x0)
+                height = min(c["bottom"], bottom) - max(c["top"], top)
+                return width >= 0 and height >= 0 and width + height > 0
+
+            band = model.index.band(top, bottom)
+            assert [c for c in band if overlaps(c)] == [c for c in model.chars if overlaps(c)]
+            assert len(band) <= len(model.chars)
+            compared += bool(band) and len(band) < len(model.chars)
+    assert compared >= 50
