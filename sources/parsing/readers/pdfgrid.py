@@ -131,26 +131,20 @@ def _chars(textpage: pdfium.PdfTextPage, page_top: float) -> list[dict[str, Any]
     when pdfium's loose box is implausible (seen: a 200 × 200 pt box around one 10 pt character)."""
     raw = textpage.raw
     rect = pdfium_c.FS_RECTF()
-    found = []
-    unicode, generated, loose_box = (
+    chars: list[dict[str, Any]] = []
+    at: list[int] = []  # the text page's index of each character
+    unicode, generated, loose_box, angle = (
         pdfium_c.FPDFText_GetUnicode,
         pdfium_c.FPDFText_IsGenerated,
         pdfium_c.FPDFText_GetLooseCharBox,
+        pdfium_c.FPDFText_GetCharAngle,
     )
     for i in range(pdfium_c.FPDFText_CountChars(raw)):
         code = unicode(raw, i)
         if code in _NOT_PRINTED or (code == 32 and generated(raw, i) == 1) or not loose_box(raw, i, rect):
             continue  # pdfium inserts only spaces and line breaks: a line break is never printed text here
-        found.append((i, code, rect.left, rect.right, page_top - rect.top, page_top - rect.bottom))
-    if not found:
-        return []
-    heights = sorted(bottom - top for *_x, top, bottom in found)
-    typical = heights[len(heights) // 2]
-    chars = []
-    angle = pdfium_c.FPDFText_GetCharAngle
-    for i, code, x0, x1, top, bottom in found:
-        if not (0 < bottom - top <= 2.5 * typical and 0 <= x1 - x0 <= 4 * typical):
-            x0, x1, top, bottom = _box_from_origin(raw, i, page_top)
+        x0, x1, top, bottom = rect.left, rect.right, page_top - rect.top, page_top - rect.bottom
+        at.append(i)
         chars.append(
             {
                 "object_type": "char",
@@ -166,6 +160,15 @@ def _chars(textpage: pdfium.PdfTextPage, page_top: float) -> list[dict[str, Any]
                 "upright": angle(raw, i) == 0,
             }
         )
+    if not chars:
+        return []
+    heights = sorted(c["height"] for c in chars)
+    typical = heights[len(heights) // 2]
+    for i, c in zip(at, chars, strict=True):
+        if not (0 < c["height"] <= 2.5 * typical and 0 <= c["width"] <= 4 * typical):
+            x0, x1, top, bottom = _box_from_origin(raw, i, page_top)
+            c.update(x0=x0, x1=x1, top=top, bottom=bottom, doctop=top, width=x1 - x0, height=bottom - top)
+            c["size"] = bottom - top
     return chars
 
 
