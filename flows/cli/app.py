@@ -198,21 +198,21 @@ def bench_parse(
     from flows.bench.figures import text_layer_floor
 
     for p, data in blobs:
-        times, cpus = [], []
-        for _ in range(repeat):
+        is_pdf = data[:1024].find(b"%PDF-") >= 0
+        times, cpus, floors = [], [], []
+        for _ in range(repeat):  # parse and floor alternate, so that both see the same load of the machine
             s, c = time.perf_counter(), time.process_time()
             parse_bytes(data, str(p))
             times.append(time.perf_counter() - s)
             cpus.append(time.process_time() - c)
-        med, cpu = sorted(times)[len(times) // 2], sorted(cpus)[len(cpus) // 2]
-        medians.append(med)
-        floor = ""
-        if data[:1024].find(b"%PDF-") >= 0:  # beside it, pypdfium2 reading the text layer with every char box
-            floors = []
-            for _ in range(repeat):
+            if is_pdf:  # beside it, pypdfium2 reading the text layer with every char box
                 c = time.process_time()
                 text_layer_floor(data)
                 floors.append(time.process_time() - c)
+        med, cpu = sorted(times)[len(times) // 2], sorted(cpus)[len(cpus) // 2]
+        medians.append(med)
+        floor = ""
+        if floors:
             low = max(sorted(floors)[len(floors) // 2], 1e-6)
             floor = f"; pypdfium2 text layer + char boxes CPU {low * 1000:5.1f} ms → {cpu / low:4.1f} ×"
         out.print(
