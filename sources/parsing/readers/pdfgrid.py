@@ -19,6 +19,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from math import isnan
 from operator import itemgetter
 from typing import Any
 
@@ -64,14 +65,17 @@ class CharIndex:
 
     def __init__(self, chars: list[dict[str, Any]]) -> None:
         self.chars = chars
-        middles = (((c["top"] + c["bottom"]) / 2, i, (c["x0"] + c["x1"]) / 2, c) for i, c in enumerate(chars))
-        self.middles = sorted((t for t in middles if t[0] == t[0]), key=itemgetter(0, 1))  # NaN: in no row
-        self.heights = [t[0] for t in self.middles]
-        self.ordered = all(c["top"] == c["top"] and c["bottom"] == c["bottom"] for c in chars)
-        by_top = sorted(range(len(chars)), key=lambda i: chars[i]["top"]) if self.ordered else []
-        by_bottom = sorted(range(len(chars)), key=lambda i: chars[i]["bottom"]) if self.ordered else []
-        self.tops, self.tops_at = [chars[i]["top"] for i in by_top], by_top
-        self.bottoms, self.bottoms_at = [chars[i]["bottom"] for i in by_bottom], by_bottom
+        tops, bottoms = [c["top"] for c in chars], [c["bottom"] for c in chars]
+        middles = [
+            ((t + b) / 2, i, (c["x0"] + c["x1"]) / 2, c)
+            for i, (t, b, c) in enumerate(zip(tops, bottoms, chars, strict=True))
+        ]
+        self.middles = sorted([m for m in middles if m[0] == m[0]], key=itemgetter(0, 1))  # NaN: in no row
+        self.heights = [m[0] for m in self.middles]
+        self.ordered = not any(map(isnan, tops)) and not any(map(isnan, bottoms))
+        self.tops_at = sorted(range(len(chars)), key=tops.__getitem__) if self.ordered else []
+        self.bottoms_at = sorted(range(len(chars)), key=bottoms.__getitem__) if self.ordered else []
+        self.tops, self.bottoms = [tops[i] for i in self.tops_at], [bottoms[i] for i in self.bottoms_at]
 
     def band(self, top: float, bottom: float) -> list[dict[str, Any]]:
         """In page order, the characters that can overlap the band from ``top`` to ``bottom`` (their top
