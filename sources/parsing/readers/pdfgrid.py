@@ -15,6 +15,7 @@ Every function taking a pdfium page must be called with the PDF reader's pdfium 
 from __future__ import annotations
 
 import ctypes
+import struct
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -233,20 +234,9 @@ def _compose(inner: Matrix, outer: Matrix) -> Matrix:
 def _subpaths(path: Any, matrix: Matrix) -> Iterator[tuple[list[tuple[float, float]], bool, bool]]:
     """The subpaths of a path object in page space: points, closed, straight (no Bézier segment)."""
     a, b, c, d, e, f = matrix
-    x, y = ctypes.c_float(), ctypes.c_float()
     points: list[tuple[float, float]] = []
     closed, straight = False, True
-    segment, kind_of, point_of, closes = (
-        pdfium_c.FPDFPath_GetPathSegment,
-        pdfium_c.FPDFPathSegment_GetType,
-        pdfium_c.FPDFPathSegment_GetPoint,
-        pdfium_c.FPDFPathSegment_GetClose,
-    )
-    for i in range(pdfium_c.FPDFPath_CountSegments(path)):
-        seg = segment(path, i)
-        kind = kind_of(seg)
-        point_of(seg, x, y)
-        px, py = x.value, y.value
+    for px, py, kind, closes in _segments(path):
         point = (a * px + c * py + e, b * px + d * py + f)
         if kind == _MOVETO:
             if points:
@@ -256,10 +246,40 @@ def _subpaths(path: Any, matrix: Matrix) -> Iterator[tuple[list[tuple[float, flo
         if kind == _BEZIERTO:
             straight = False
         points.append(point)
-        if closes(seg):
+        if closes:
             closed = True
     if points:
         yield points, closed, straight
+
+
+#: pdfium's ``CFX_Path::Point``, what a ``FPDF_PATHSEGMENT`` points at: x, y (float), type, closes
+#: the figure (one byte each), padding; a path's points lie one after another in a vector.
+_POINT = struct.Struct("=ffBB2x")
+
+
+def _segments(path: Any) -> list[tuple[float, float, int, int]]:
+    """Each segment of a path object: its point (x, y in the path's space), type (``FPDF_SEGMENT_*``)
+    and whether it closes the figure — what ``FPDFPathSegment_GetPoint`` / ``GetType`` / ``GetClose``
+    give.  A path of 600 segments (reportlab draws a table's rules as one) took 2 400 calls; when the
+    segments lie at the stride of pdfium's point struct, they are read in one copy instead, and used
+    only when its first, middle and last segments read the same through the calls."""
+    count = pdfium_c.FPDFPath_CountSegments(path)
+    if count >= 16:  # below, checking the copy costs about what it saves
+        first = ctypes.cast(pdfium_c.FPDFPath_GetPathSegment(path, 0), ctypes.c_void_p).value
+        last = ctypes.cast(pdfium_c.FPDFPath_GetPathSegment(path, count - 1), ctypes.c_void_p).value
+        if first and last and last - first == (count - 1) * _POINT.size:
+            read = list(_POINT.iter_unpack(ctypes.string_at(first, count * _POINT.size)))
+            if all(read[i] == _segment(path, i) for i in (0, count // 2, count - 1)):
+                return read
+    return [_segment(path, i) for i in range(count)]
+
+
+def _segment(path: Any, i: int) -> tuple[float, float, int, int]:
+    """Segment ``i`` of a path object through pdfium's calls (see :func:`_segments`)."""
+    seg = pdfium_c.FPDFPath_GetPathSegment(path, i)
+    x, y = ctypes.c_float(), ctypes.c_float()
+    pdfium_c.FPDFPathSegment_GetPoint(seg, x, y)
+    return x.value, y.value, pdfium_c.FPDFPathSegment_GetType(seg), 1 if pdfium_c.FPDFPathSegment_GetClose(seg) else 0
 
 
 def _edge(p: tuple[float, float], q: tuple[float, float], page_top: float, kind: str) -> dict[str, Any] | None:

@@ -260,3 +260,40 @@ def test_char_index_band_holds_every_character_overlapping_the_band_in_page_orde
             assert len(band) <= len(model.chars)
             compared += bool(band) and len(band) < len(model.chars)
     assert compared >= 50
+
+
+def test_path_segments_read_in_one_copy_are_those_pdfiums_calls_give():
+    import ctypes
+
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    from sources.parsing.readers import pdfgrid
+
+    blobs = [
+        factory.render_pdf(factory.make_cells("gov2021", 23)),
+        (ROOT / "sources" / "samples" / "xzf-2023.pdf").read_bytes(),
+    ]
+    if HONGZEQU.is_file():
+        blobs.append(HONGZEQU.read_bytes())
+    copied = compared = 0
+    with reader._PDFIUM_LOCK:
+        for blob in blobs:
+            pdf = pdfium.PdfDocument(blob)
+            for index in range(len(pdf)):
+                page = pdf[index]
+                for obj in page.get_objects(max_depth=4):
+                    if obj.type != pdfium_c.FPDF_PAGEOBJ_PATH:
+                        continue
+                    count = pdfium_c.FPDFPath_CountSegments(obj.raw)
+                    one_by_one = [pdfgrid._segment(obj.raw, i) for i in range(count)]
+                    assert pdfgrid._segments(obj.raw) == one_by_one
+                    compared += count
+                    if count >= 16:
+                        first = ctypes.cast(pdfium_c.FPDFPath_GetPathSegment(obj.raw, 0), ctypes.c_void_p).value
+                        second = ctypes.cast(pdfium_c.FPDFPath_GetPathSegment(obj.raw, 1), ctypes.c_void_p).value
+                        copied += second - first == pdfgrid._POINT.size
+                page.close()
+            pdf.close()
+    assert compared >= 1000
+    assert copied >= 3  # the one-copy read is the one used here
