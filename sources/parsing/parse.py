@@ -13,14 +13,17 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sources.parsing.assemble import PARSER_VERSION, empty_result, parse_document
 from sources.parsing.document import Document, Issue, UnreadableDocument
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits, timeout_message
 from sources.rules import check_report
+
+if TYPE_CHECKING:
+    from sources.parsing.readers.body_images import ImageResolver
 
 
 def _error_result(source: dict[str, Any], code: str, message: str) -> dict[str, Any]:
@@ -33,10 +36,11 @@ def parse_bytes(
     path: str,
     content_type: str | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
-    images: Mapping[str, bytes] | None = None,
+    images: Mapping[str, bytes] | ImageResolver | None = None,
 ) -> dict[str, Any]:
     """Parse one document's bytes; ``path`` is only recorded (the format comes from the bytes).
-    ``images``: the images an HTML page's body shows (fetched with it), by their ``src`` as written.
+    ``images``: the images an HTML page's body shows (fetched with it), by their ``src`` as written,
+    or a function the HTML reader calls for them (:class:`LocalImages`).
 
     Every read is bounded by ``limits`` (the parse clock starts here); a limit reached gives an
     object with ``error`` set and the limit's code (``too_large``, ``parse_timeout`` …).
@@ -178,15 +182,14 @@ def parse_path(path: str | Path, limits: ReadLimits = DEFAULT_LIMITS) -> dict[st
 
 def parse_file_bytes(data: bytes, path: str | Path, limits: ReadLimits = DEFAULT_LIMITS) -> dict[str, Any]:
     """:func:`parse_bytes` of a file read from ``path`` on disk: an HTML page whose tables are images
-    gets the images its body shows read from its own folder (:func:`local_images`); what was read
-    is listed in ``source.body_images``, what was refused is a ``body_image_refused`` warning each."""
+    gets the images its body shows read from its own folder (:class:`LocalImages`, asked by the HTML
+    reader during its one read of the page); what was read is listed in ``source.body_images``,
+    what was refused is a ``body_image_refused`` warning each."""
     from sources.parsing.readers import sniff_format
 
-    images: dict[str, bytes] = {}
-    refused: list[Issue] = []
-    if data and sniff_format(data) == "html":
-        images, refused = local_images(Path(path), data)
-    result = parse_bytes(data, str(path), limits=limits, images=images or None)
+    local = LocalImages(Path(path)) if data and sniff_format(data) == "html" else None
+    result = parse_bytes(data, str(path), limits=limits, images=local)
+    images, refused = (local.images, local.refused) if local is not None else ({}, [])
     if images and not result.get("error"):
         result["source"]["body_images"] = [
             {"src": src, "sha256": hashlib.sha256(b).hexdigest(), "bytes": len(b)} for src, b in images.items()
@@ -195,46 +198,64 @@ def parse_file_bytes(data: bytes, path: str | Path, limits: ReadLimits = DEFAULT
     return result
 
 
-def local_images(page: Path, data: bytes) -> tuple[dict[str, bytes], list[Issue]]:
-    """The images the body of HTML page ``page`` (its bytes: ``data``) shows, read from disk: ``src`` as
-    written → bytes, and a ``body_image_refused`` warning for each one not read.
+class LocalImages:
+    """Reads the images the body of the HTML page ``page`` shows from disk, when the HTML reader asks
+    (its own tables lack a statutory table): called with the sources worth reading
+    (:func:`~sources.parsing.readers.body_images.worth_reading`, at most ``MAX_BODY_IMAGES``), it
+    returns ``src`` as written → bytes, and keeps them in ``images`` and a ``body_image_refused``
+    warning for each one not read in ``refused``.
 
-    Only when the page's own tables lack a statutory table, at most ``MAX_BODY_IMAGES`` sources
-    (:func:`~sources.parsing.readers.body_images.image_sources`, as for a fetched page).  A source is
-    read only when it is a relative path naming a regular file of at most ``MAX_IMAGE_BYTES`` under
-    the page's own folder once resolved: ``..`` or a symlink leading out of the folder, an absolute
-    path and a web address are refused (a local page never makes the parser read elsewhere or fetch).
+    A source is read only when it is a relative path naming a regular file of at most
+    ``MAX_IMAGE_BYTES`` under the page's own folder once resolved: ``..`` or a symlink leading out of
+    the folder, an absolute path and a web address are refused (a local page never makes the parser
+    read elsewhere or fetch).
     """
-    from urllib.parse import unquote, urlsplit
 
-    from sources.parsing.readers.body_images import MAX_IMAGE_BYTES, image_sources
+    def __init__(self, page: Path):
+        self.folder = os.path.realpath(page.parent if str(page.parent) else ".")
+        self.images: dict[str, bytes] = {}
+        self.refused: list[Issue] = []
 
-    folder = os.path.realpath(page.parent if str(page.parent) else ".")
-    images: dict[str, bytes] = {}
-    refused: list[Issue] = []
+    def _refuse(self, src: str, why: str) -> None:
+        message = f"Image {src[:120]} of the body was not read: {why}"
+        self.refused.append(Issue("body_image_refused", "warning", message))
 
-    def refuse(src: str, why: str) -> None:
-        refused.append(Issue("body_image_refused", "warning", f"Image {src[:120]} of the body was not read: {why}"))
+    def __call__(self, sources: Sequence[str]) -> dict[str, bytes]:
+        from urllib.parse import unquote, urlsplit
 
-    for src in image_sources(data):
-        parts = urlsplit(src)
-        if parts.scheme or parts.netloc:
-            refuse(src, "a web address, not a file beside the page")
-            continue
-        relative = unquote(parts.path)
-        if not relative or relative.startswith(("/", "\\")) or os.path.isabs(relative):
-            refuse(src, "an absolute path, not a file beside the page")
-            continue
-        target = os.path.realpath(os.path.join(folder, relative))
-        if os.path.commonpath([folder, target]) != folder:
-            refuse(src, "it lies outside the folder of the page")
-            continue
-        try:
-            images[src] = read_file(target, MAX_IMAGE_BYTES)
-        except UnreadableDocument as exc:
-            why = {
-                "not_regular_file": "not a regular file",
-                "too_large": f"larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB",
-            }.get(exc.code, "no such file, or it cannot be opened")
-            refuse(src, why)
-    return images, refused
+        from sources.parsing.readers.body_images import MAX_IMAGE_BYTES
+
+        for src in sources:
+            parts = urlsplit(src)
+            if parts.scheme or parts.netloc:
+                self._refuse(src, "a web address, not a file beside the page")
+                continue
+            relative = unquote(parts.path)
+            if not relative or relative.startswith(("/", "\\")) or os.path.isabs(relative):
+                self._refuse(src, "an absolute path, not a file beside the page")
+                continue
+            target = os.path.realpath(os.path.join(self.folder, relative))
+            if os.path.commonpath([self.folder, target]) != self.folder:
+                self._refuse(src, "it lies outside the folder of the page")
+                continue
+            try:
+                self.images[src] = read_file(target, MAX_IMAGE_BYTES)
+            except UnreadableDocument as exc:
+                why = {
+                    "not_regular_file": "not a regular file",
+                    "too_large": f"larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB",
+                }.get(exc.code, "no such file, or it cannot be opened")
+                self._refuse(src, why)
+        return self.images
+
+
+def local_images(page: Path, data: bytes) -> tuple[dict[str, bytes], list[Issue]]:
+    """The images the body of HTML page ``page`` (its bytes: ``data``) shows, read from disk as
+    :class:`LocalImages` reads them (``src`` as written → bytes), and a ``body_image_refused``
+    warning for each one not read; only when the page's own tables lack a statutory table
+    (:func:`~sources.parsing.readers.body_images.image_sources`, as for a fetched page)."""
+    from sources.parsing.readers.body_images import image_sources
+
+    local = LocalImages(page)
+    local(image_sources(data))
+    return local.images, local.refused

@@ -14,9 +14,13 @@ import io
 import re
 import zipfile
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from sources.parsing.document import Document, Issue, UnreadableDocument
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
+
+if TYPE_CHECKING:
+    from sources.parsing.readers.body_images import ImageResolver
 
 __all__ = ["sniff_format", "read_document", "wide_encoding"]
 
@@ -211,10 +215,11 @@ def read_document(
     data: bytes,
     content_type: str | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
-    images: Mapping[str, bytes] | None = None,
+    images: Mapping[str, bytes] | ImageResolver | None = None,
 ) -> Document:
     """Bytes → Document, the reader chosen by :func:`sniff_format` (``content_type`` gives an HTML charset;
-    ``images``: the images an HTML page's body shows, fetched, by their ``src`` as written).
+    ``images``: the images an HTML page's body shows, fetched, by their ``src`` as written, or a
+    function reading them when the HTML reader asks: :func:`~sources.parsing.readers.html.read_html`).
 
     UTF-16/32 text (HTML or plain) is decoded first and read as the same text in UTF-8; every
     reader is bounded by ``limits``.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,10 @@ MAX_IMAGE_BYTES = 16 * 1024 * 1024
 
 #: An ``<img`` tag anywhere in the page's bytes, in any letter case (ASCII-compatible encodings).
 _IMG_TAG = re.compile(rb"<img", re.IGNORECASE)
+
+#: Reads the images a page's body shows when the HTML reader asks for them: given the sources worth
+#: reading (:func:`worth_reading`), their bytes by ``src`` as written.
+ImageResolver = Callable[[Sequence[str]], Mapping[str, bytes]]
 
 #: A statutory table is in the rows when one of its anchor labels is (表二 规章, 表三 本年新收, 表四 行政复议).
 ANCHORS = {"t2": "规章", "t3": "本年新收", "t4": "行政复议"}
@@ -156,30 +160,25 @@ class BodyImages:
         )
 
 
-def image_sources(data: bytes, content_type: str | None = None) -> list[str]:
-    """The ``src`` (as written) of the images an HTML report page's body shows that are worth fetching
-    for OCR: only when the page's own tables lack a statutory table; ``data:`` URIs left out (they
-    travel inside the page), duplicates once, at most MAX_BODY_IMAGES in document order."""
-    from sources.parsing.document import UnreadableDocument
-    from sources.parsing.readers.html import read_html
-
-    if not _IMG_TAG.search(data):  # no image at all: the page's tables need not be read (the fetcher's case)
-        return []
-    try:
-        doc = read_html(data, content_type)
-    except UnreadableDocument:
-        return []
-    if not missing_tables(doc.rows):
-        return []
-    import lxml.html
-
-    try:
-        root = lxml.html.document_fromstring(data)
-    except (ValueError, lxml.etree.ParserError):
-        return []
+def worth_reading(rows: Sequence[Row], sources: Iterable[str]) -> list[str]:
+    """Of the image ``sources`` (as written) a body shows, those worth fetching or reading from disk
+    for OCR: none when ``rows`` (the body's own tables) hold every statutory table; ``data:`` URIs
+    left out (they travel inside the page), duplicates once, at most MAX_BODY_IMAGES, in order."""
     found: list[str] = []
-    for img in root.iter("img"):
-        src = (img.get("src") or "").strip()
+    for src in sources:
+        src = src.strip()
         if src and not src.startswith("data:") and src not in found:
             found.append(src)
+    if not found or not missing_tables(rows):
+        return []
     return found[:MAX_BODY_IMAGES]
+
+
+def image_sources(data: bytes, content_type: str | None = None) -> list[str]:
+    """The ``src`` (as written) of the images an HTML report page's body shows that are worth fetching
+    for OCR (:func:`worth_reading`), from one read of the page by the HTML reader."""
+    if not _IMG_TAG.search(data):  # no image at all: the page's tables need not be read (the fetcher's case)
+        return []
+    from sources.parsing.readers.html import html_image_sources
+
+    return html_image_sources(data, content_type)

@@ -33,6 +33,7 @@ import codecs
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import lxml.html
 from lxml import etree
@@ -41,7 +42,7 @@ from sources.parsing.document import Document, Issue, Row, UnreadableDocument
 from sources.parsing.labels import clean_lines
 from sources.parsing.limits import DEFAULT_LIMITS, ReadLimits
 from sources.parsing.readers import body_images, is_layout_row, wide_encoding
-from sources.parsing.readers.body_images import BodyImages
+from sources.parsing.readers.body_images import BodyImages, ImageResolver
 from sources.parsing.readers.pipes import has_pipe_table, pipe_rows
 
 # --------------------------------------------------------------------------------------- encoding
@@ -640,29 +641,30 @@ def _parse_tree(text: str):
     return root, too_deep
 
 
-def read_html(
-    data: bytes,
-    content_type: str | None = None,
-    limits: ReadLimits = DEFAULT_LIMITS,
-    images: Mapping[str, bytes] | None = None,
-) -> Document:
-    """HTML bytes (any common Chinese encoding) → Document(format="html").
+@dataclass
+class _Page:
+    """One read of an HTML page: the document of its own text and tables, and the parsed ``<body>``
+    (``None`` when the page has no element at all) with its text length, for a second walk."""
 
-    Images of the body (``images``: the fetched ones by their ``src`` as written; ``data:`` URIs
-    are decoded here) are read by OCR where they stand when the page's own tables lack a
-    statutory table (:mod:`sources.parsing.readers.body_images`).
+    doc: Document
+    body: Any = None
+    body_len: int = 0
 
-    Bounded by ``limits``: the size (``too_large``), the nesting (wrappers deeper than
-    ``html_depth`` are flattened, see :func:`flatten_nesting`; ``too_deep`` only when the tree is
-    still too deep), the parse clock.
-    """
+    def image_sources(self) -> list[str]:
+        """The ``src`` of every ``<img>`` of the body, as written, in document order."""
+        body = self.body
+        return [img.get("src") or "" for img in body.iter("img")] if body is not None else []
+
+
+def _read_page(data: bytes, content_type: str | None, limits: ReadLimits) -> _Page:
+    """Decode, parse and walk the page once (its images not read): see :func:`read_html`."""
     if not data:
         raise UnreadableDocument("empty_file", "the file is empty (0 bytes): re-download it")
     limits.check_size(len(data), limits.text_bytes, "HTML 文件")
     text, _encoding, issues = decode_html(data, content_type)
     text = _CONTROL.sub("", _XML_DECL_STR.sub("", text, count=1))
     if not text.strip():
-        return Document(format="html", text="", issues=issues)
+        return _Page(Document(format="html", text="", issues=issues))
     try:
         root, too_deep = _parse_tree(text)
         if too_deep:
@@ -670,7 +672,7 @@ def read_html(
             root, too_deep = _parse_tree(flatten_nesting(text, limits.html_depth))
     except (etree.ParserError, ValueError):
         # libxml2 finds no element at all (e.g. only a doctype): nothing visible to read.
-        return Document(format="html", text="", issues=issues)
+        return _Page(Document(format="html", text="", issues=issues))
     if too_deep:
         raise UnreadableDocument(
             "too_deep", "HTML 表格嵌套过深（超过 256 层），无法读取：请人工检查或索取其他格式的报告"
@@ -690,13 +692,53 @@ def read_html(
     if has_pipe_table(lines):  # a converter's Markdown pasted into <p>/<pre>: its pipe tables, after the HTML ones
         rows = rows + pipe_rows(lines)
     doc = Document(format="html", text="\n".join(lines), rows=rows, issues=issues, title=_title(root))
-    if body_images.wanted(doc.rows, [img.get("src") or "" for img in body.iter("img")], images):
+    return _Page(doc, body, walker.body_len)
+
+
+def read_html(
+    data: bytes,
+    content_type: str | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+    images: Mapping[str, bytes] | ImageResolver | None = None,
+) -> Document:
+    """HTML bytes (any common Chinese encoding) → Document(format="html").
+
+    Images of the body (``images``: the fetched ones by their ``src`` as written, or a function
+    reading them — called once, with the sources worth reading, only when the page's own tables
+    lack a statutory table and its body shows an image; ``data:`` URIs are decoded here) are read
+    by OCR where they stand when the page's own tables lack a statutory table
+    (:mod:`sources.parsing.readers.body_images`).  The page is decoded and parsed once.
+
+    Bounded by ``limits``: the size (``too_large``), the nesting (wrappers deeper than
+    ``html_depth`` are flattened, see :func:`flatten_nesting`; ``too_deep`` only when the tree is
+    still too deep), the parse clock.
+    """
+    page = _read_page(data, content_type, limits)
+    doc, body = page.doc, page.body
+    if body is None:
+        return doc
+    sources = page.image_sources()
+    if callable(images):
+        wanted = body_images.worth_reading(doc.rows, sources)
+        images = images(wanted) if wanted else None
+    if body_images.wanted(doc.rows, sources, images):
         # tables pasted as pictures: walk again, reading the images where they stand
         reader = BodyImages(images or {}, limits)
-        walker = _Walker(body_len=walker.body_len, images=reader)
-        parts = []
+        walker = _Walker(body_len=page.body_len, images=reader)
+        parts: list[str] = []
         walker.node(body, parts, doc=True)
         lines = clean_lines("".join(parts))
         rows = walker.rows + (pipe_rows(lines) if has_pipe_table(lines) else [])
         doc = reader.document(doc, "\n".join(lines), rows)
     return doc
+
+
+def html_image_sources(data: bytes, content_type: str | None = None) -> list[str]:
+    """The sources worth fetching of the images an HTML page's body shows
+    (:func:`~sources.parsing.readers.body_images.worth_reading`), from one read of the page: ``[]``
+    when its own tables hold every statutory table, it shows no image, or it cannot be read."""
+    try:
+        page = _read_page(data, content_type, DEFAULT_LIMITS)
+    except UnreadableDocument:
+        return []
+    return body_images.worth_reading(page.doc.rows, page.image_sources())

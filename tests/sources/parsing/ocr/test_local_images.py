@@ -110,3 +110,53 @@ def test_a_page_with_its_own_tables_reads_no_image(tmp_path):
     page.write_bytes(html)
     assert local_images(page, html) == ({}, [])  # statutory tables all there: no image looked at
     assert "body_images" not in parse_path(page)["source"]
+
+
+def test_a_local_page_showing_an_image_is_parsed_once(tmp_path, monkeypatch):
+    """The page's tables decide whether its images are read, and its parse reads them: one parse of
+    the page for both (the images were once looked for by a parse of its own, then the page parsed again)."""
+    from sources.parsing.readers import html as html_reader
+
+    parses: list[int] = []
+    real = html_reader._parse_tree
+
+    def counted(text: str):
+        parses.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(html_reader, "_parse_tree", counted)  # the real parser, counted
+    facts = factory.make_facts(seed=3)
+    icon = _png(40, 20)  # too small to hold a table: read from disk, not OCR'd
+    (tmp_path / "page_files").mkdir()
+    (tmp_path / "page_files" / "t3.png").write_bytes(icon)
+    page = tmp_path / "page.html"
+    page.write_bytes(_page(facts, ["page_files/t3.png", "page_files/gone.png"]))
+    result = parse_path(page)
+    assert len(parses) == 1
+    assert result["source"]["body_images"] == [
+        {"src": "page_files/t3.png", "sha256": hashlib.sha256(icon).hexdigest(), "bytes": len(icon)}
+    ]
+    refused = [i["message"] for i in result["issues"] if i["code"] == "body_image_refused"]
+    assert refused == ["Image page_files/gone.png of the body was not read: no such file, or it cannot be opened"]
+    assert not any(c.get("method") == "ocr" for c in result["cells"])
+
+    parses.clear()  # a page with all its tables: parsed once, no image read
+    (tmp_path / "full.html").write_bytes(
+        factory.render(facts, "html").replace(b"</body>", b'<img src="page_files/t3.png"></body>')
+    )
+    result = parse_path(tmp_path / "full.html")
+    assert len(parses) == 1 and "body_images" not in result["source"]
+    assert {c["address"]: c["value"] for c in result["cells"]} == facts["cells"]
+
+
+def _png(width: int, height: int) -> bytes:
+    """A blank greyscale PNG of ``width`` × ``height`` pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    raw = b"".join(b"\0" + b"\xff" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
