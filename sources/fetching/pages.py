@@ -278,7 +278,9 @@ def analyse_page(
     if len(data) > DEFAULT_LIMITS.text_bytes:
         return PageInfo(False, f"页面超过 {DEFAULT_LIMITS.text_bytes // (1024 * 1024)} MB 的上限，未分析", None)
     root = _tree(data, content_type)
-    text = _page_text(_text(root, " "))
+    # every string as it is, joined by a space: _page_text removes all whitespace, so stripping each
+    # string and dropping the empty ones first (as _text does) gives the same text, 0.6 ms slower
+    text = _page_text(" ".join(root.itertext()))
     markers = tuple(m for m in REPORT_MARKERS if m in text)
     report_like = len(markers) >= 3
     attachment = None

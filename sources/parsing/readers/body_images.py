@@ -174,10 +174,16 @@ def worth_reading(rows: Sequence[Row], sources: Iterable[str]) -> list[str]:
     return found[:MAX_BODY_IMAGES]
 
 
+def shows_image(data: bytes) -> bool:
+    """Whether the HTML bytes ``data`` hold an ``<img`` tag at all (any letter case; false for none means
+    the page shows no image)."""
+    return bool(_IMG_TAG.search(data))
+
+
 def image_sources(data: bytes, content_type: str | None = None) -> list[str]:
     """The ``src`` (as written) of the images an HTML report page's body shows that are worth fetching
     for OCR (:func:`worth_reading`), from one read of the page by the HTML reader."""
-    if not _IMG_TAG.search(data):  # no image at all: the page's tables need not be read (the fetcher's case)
+    if not shows_image(data):  # no image at all: the page's tables need not be read (the fetcher's case)
         return []
     from sources.parsing.readers.html import html_image_sources
 
