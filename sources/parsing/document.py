@@ -129,5 +129,4 @@ class Document:
     title: str | None = None  # <title> or first heading, when the format has one
     ocr_pages: int = 0  # pages (or images) read by OCR
     ocr_seconds: float = 0.0  # time spent on them
-    ocr_looked: int = 0  # pages without a text layer only looked at (no table, no heading) and not read
     ocr_late: int = 0  # pages (or images) not read by OCR because they did not fit in the parse time limit

@@ -178,7 +178,6 @@ def read_pdf(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
         title=title,
         ocr_pages=len(ocr_pages),
         ocr_seconds=sum(p.seconds for p in ocr_pages.values()),
-        ocr_looked=len(needs_ocr) - len(ocr_pages) - len(late),
         ocr_late=len(late),
     )
 
