@@ -62,11 +62,12 @@ _RANK = {"table": 0, "dense": 1, "heading": 2, "first": 3}
 
 
 def read_pages(
-    pages: Iterable[tuple[int, np.ndarray, float]], budget: PageBudget | None = None
+    pages: Iterable[tuple[int, np.ndarray, float]], budget: PageBudget | None = None, rendered: bool = False
 ) -> tuple[list[OcrPage], list[int]]:
     """OCR page images given as ``(page number, greyscale uint8 array, page units per pixel)``: the
     pages read, and the numbers of those left unread because no OCR page fitted on the parse clock any
-    more (``budget``: a page is started only when it fits)."""
+    more (``budget``: a page is started only when it fits).  ``rendered``: PDF pages rendered for OCR
+    (:func:`~sources.parsing.ocr.page.read_page`)."""
     from sources.parsing.ocr.page import read_page
 
     out: list[OcrPage] = []
@@ -76,7 +77,7 @@ def read_pages(
             late.append(number)
             continue
         started = time.monotonic()
-        out.append(read_page(image, number, scale))
+        out.append(read_page(image, number, scale, rendered))
         if budget is not None:
             budget.spent(time.monotonic() - started)
     return out, late

@@ -31,6 +31,9 @@ _MAX_SKEW = 3.0
 CROP_WIDTH = 360
 _CROP_MARGIN = 6  # pixels of the scan kept around a cell: its ruling lines show where it ends
 _CJK = re.compile(r"[\u3400-\u9fff]")
+#: A rendered PDF page no longer than this (pixels; A4 at 200 dpi is 2339) is detected at
+#: :data:`~sources.parsing.ocr.engine.PAGE_DET_SIDE`.
+_A4_SIDE = 2400
 
 Rect = tuple[float, float, float, float]
 
@@ -123,10 +126,12 @@ def skew_of(boxes: Sequence[engine.TextBox]) -> float:
     return statistics.median(angles) if len(angles) >= 3 else 0.0
 
 
-def read_page(grey: np.ndarray, number: int, scale: float) -> OcrPage:
-    """OCR one greyscale page image; ``scale`` converts its pixels to page coordinates."""
+def read_page(grey: np.ndarray, number: int, scale: float, rendered: bool = False) -> OcrPage:
+    """OCR one greyscale page image; ``scale`` converts its pixels to page coordinates; ``rendered``:
+    a PDF page rendered for OCR (of at most A4 size it is detected at a smaller scale)."""
     started = time.perf_counter()
-    found = [b for b in engine.recognise(grey) if b.text.strip()]
+    side = engine.PAGE_DET_SIDE if rendered and max(grey.shape[:2]) <= _A4_SIDE else engine.DET_SIDE
+    found = [b for b in engine.recognise(grey, side) if b.text.strip()]
     angle = skew_of(found)
     h, w = grey.shape[:2]
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)

@@ -348,7 +348,7 @@ def _ocr(data: bytes, numbers: Sequence[int], limits: ReadLimits) -> tuple[dict[
     images, late = _render_pages(data, numbers, OCR_DPI, budget)
     try:
         images, skipped, unlooked = ocr.select_pages(images, budget)
-        pages, unread = ocr.read_pages(((n, image, 72 / OCR_DPI) for n, image in images), budget)
+        pages, unread = ocr.read_pages(((n, image, 72 / OCR_DPI) for n, image in images), budget, rendered=True)
     except ocr.OcrUnavailable as exc:
         return {}, [Issue("ocr_unavailable", "warning", f"{exc}; the scanned pages were not read")], []
     late = sorted([*unread, *unlooked, *late])
