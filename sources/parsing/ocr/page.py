@@ -241,7 +241,9 @@ class _Page:
         if crop.shape[1] > CROP_WIDTH:
             k = CROP_WIDTH / crop.shape[1]
             crop = cv2.resize(crop, (CROP_WIDTH, max(int(crop.shape[0] * k), 1)), interpolation=cv2.INTER_AREA)
-        ok, png = cv2.imencode(".png", crop, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        # zlib level 6, not 9: a quarter of the time (the crop of every value cell is encoded, 0.09 s
+        # per dense page at 9) for 1.6 % more bytes (measured on the 200 value cells of the sample)
+        ok, png = cv2.imencode(".png", crop, [cv2.IMWRITE_PNG_COMPRESSION, 6])
         return png.tobytes() if ok else None
 
     def _read(self, rect: Rect, boxes: Sequence[_Box], ruled: bool) -> tuple[str, CellSource]:
