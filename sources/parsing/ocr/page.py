@@ -126,12 +126,17 @@ def skew_of(boxes: Sequence[engine.TextBox]) -> float:
     return statistics.median(angles) if len(angles) >= 3 else 0.0
 
 
+def det_side(shape: tuple[int, ...], rendered: bool) -> int:
+    """The long side (pixels) an image of ``shape`` (height, width) is scaled to for text detection:
+    smaller for a PDF page rendered for OCR of at most A4 size, the engine's default otherwise."""
+    return engine.PAGE_DET_SIDE if rendered and max(shape[:2]) <= _A4_SIDE else engine.DET_SIDE
+
+
 def read_page(grey: np.ndarray, number: int, scale: float, rendered: bool = False) -> OcrPage:
     """OCR one greyscale page image; ``scale`` converts its pixels to page coordinates; ``rendered``:
     a PDF page rendered for OCR (of at most A4 size it is detected at a smaller scale)."""
     started = time.perf_counter()
-    side = engine.PAGE_DET_SIDE if rendered and max(grey.shape[:2]) <= _A4_SIDE else engine.DET_SIDE
-    found = [b for b in engine.recognise(grey, side) if b.text.strip()]
+    found = [b for b in engine.recognise(grey, det_side(grey.shape[:2], rendered)) if b.text.strip()]
     angle = skew_of(found)
     h, w = grey.shape[:2]
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)

@@ -8,7 +8,7 @@ import pytest
 cv2 = pytest.importorskip("cv2")
 
 from sources.parsing.ocr import grid  # noqa: E402
-from sources.parsing.ocr.page import MIN_CONFIDENCE, cell_status  # noqa: E402
+from sources.parsing.ocr.page import MIN_CONFIDENCE, cell_status, det_side  # noqa: E402
 
 
 def _table_image(angle: float = 0.0) -> np.ndarray:
@@ -68,3 +68,12 @@ def test_cell_status_never_lets_a_doubtful_number_through():
     assert cell_status("", None, False) == "ok"  # a blank cell
     assert cell_status("本年新收", 0.5, True) == "ok"  # labels are matched by the assembler
     assert cell_status("—", 0.99, True) == "ok"  # a placeholder is a value
+
+
+def test_detection_scale_is_smaller_only_for_pdf_pages_of_at_most_a4():
+    a4, a3 = (2339, 1654), (3307, 2339)  # rendered at 200 dpi
+    assert det_side(a4, rendered=True) == 1024
+    assert det_side((1654, 2339), rendered=True) == 1024  # landscape
+    assert det_side(a3, rendered=True) == 1280  # table text would shrink below what detection sees
+    assert det_side(a4, rendered=False) == 1280  # an image file: a tall screenshot keeps its small text
+    assert det_side((4000, 900), rendered=False) == 1280
