@@ -96,7 +96,9 @@ def detect_template(doc: Document) -> tuple[str | None, list[Issue]]:
 
     The labels of the table rows decide.  A document whose rows name too few 表三 rows but whose
     text prints them (tables that could not be read as tables) is still a statutory report: its
-    template is chosen from the labels of the text, with a ``table_unreadable`` error saying why.
+    template is chosen from the labels of the text, with a ``table_unreadable`` error saying why; so is
+    one whose pages or images left unread by OCR for time may hold 表三 while its other tables name
+    one template.
     """
     labels = _row_label_keys(doc)
     scores = _signature_scores(labels)
@@ -108,8 +110,23 @@ def detect_template(doc: Document) -> tuple[str | None, list[Issue]]:
     if len(text_hits) >= MIN_T3_ROWS:
         template = _pick_template(_signature_scores(text_labels), text_hits)
         return template, [Issue("table_unreadable", "error", _unreadable_message(doc, len(text_hits), len(t3_hits)))]
+    if doc.ocr_late:
+        # pages or images left unread for time may hold 表三: a document whose other tables print the
+        # labels of one template is a report whose 表三 could not be read (its other tables are kept)
+        both = _signature_scores(labels | text_labels)
+        if both["gov2021"] != both["gov2019"]:
+            template = "gov2021" if both["gov2021"] > both["gov2019"] else "gov2019"
+            return template, [Issue("table_unreadable", "error", _late_message(doc))]
     why = "pre-2019 report layout" if scores["pre2019"] else "no statutory 表三 labels found"
     return None, [Issue("not_statutory_report", "info", f"not a statutory annual report: {why}")]
+
+
+def _late_message(doc: Document) -> str:
+    """Why 表三 of a report gave no cells when images of it were left unread for time (Chinese, one line)."""
+    return (
+        f"文中印有法定统计表的标签，但有 {doc.ocr_late} 页（幅）图像在解析时限内未能 OCR，没有读到表三。"
+        "未读到的单元格为空并注明原因：请调高 [xxgk.limits] 的 parse_seconds 后重新解析，或人工核对原件"
+    )
 
 
 def _unreadable_message(doc: Document, printed: int, in_rows: int) -> str:

@@ -76,6 +76,15 @@ def test_a_body_image_that_does_not_fit_is_left_with_its_reason():
     assert result["error"] is None and not any(i["code"] == "ocr_page" for i in result["issues"])
     (late,) = [i for i in result["issues"] if i["code"] == "ocr_needed"]
     assert late["message"] == "1 image(s) of the body were not read by OCR within the parse time limit of 60 s"
+    # 表三 was the image: a report whose 表三 could not be read (never "not a statutory report"), its
+    # other tables read from the page
+    assert result["template"] == "gov2021"
+    codes = {i["code"]: i for i in result["issues"]}
+    assert "not_statutory_report" not in codes and "未能 OCR" in codes["table_unreadable"]["message"]
+    cells = {c["address"]: c for c in result["cells"]}
+    t3 = [c for a, c in cells.items() if a.startswith("t3.")]
+    assert t3 and all(c["value"] is None and "未能 OCR" in c["reason"] for c in t3)
+    assert any(c["value"] is not None for a, c in cells.items() if a.startswith("t4."))
 
 
 def test_the_parse_clock_runs_out_before_the_limit_and_is_never_extended():
