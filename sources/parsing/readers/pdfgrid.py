@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from math import isnan
-from operator import itemgetter
 from typing import Any
 
 import pypdfium2 as pdfium
@@ -58,21 +57,20 @@ class PageModel:
 
 class CharIndex:
     """A page's characters ordered three ways, for finding those of a band of the page by bisection
-    instead of testing all of them: by the height of their centre (``middles``: centre height,
-    position on the page, centre across, character; ``heights``), by their top and by their bottom
-    (``tops`` / ``bottoms``, each with ``*_at``: the characters' positions in that order).  A
-    character whose box holds a NaN has no order: ``ordered`` is then false and callers test every
-    character (as without an index)."""
+    instead of testing all of them: by the height of their centre (``middle_at``: the characters'
+    positions in that order, ``heights``: their centre heights in it; ``middles`` / ``acrosses``: each
+    character's centre height / across, by position), by their top and by their bottom (``tops`` /
+    ``bottoms``, each with ``*_at``).  A character whose centre height is NaN is in no row; one whose
+    box holds a NaN has no order: ``ordered`` is then false and :meth:`band` gives every character."""
 
     def __init__(self, chars: list[dict[str, Any]]) -> None:
         self.chars = chars
         tops, bottoms = [c["top"] for c in chars], [c["bottom"] for c in chars]
-        middles = [
-            ((t + b) / 2, i, (c["x0"] + c["x1"]) / 2, c)
-            for i, (t, b, c) in enumerate(zip(tops, bottoms, chars, strict=True))
-        ]
-        self.middles = sorted([m for m in middles if m[0] == m[0]], key=itemgetter(0, 1))  # NaN: in no row
-        self.heights = [m[0] for m in self.middles]
+        self.middles = [(t + b) / 2 for t, b in zip(tops, bottoms, strict=True)]
+        self.acrosses = [(c["x0"] + c["x1"]) / 2 for c in chars]
+        middles = self.middles
+        self.middle_at = sorted((i for i, m in enumerate(middles) if m == m), key=middles.__getitem__)
+        self.heights = [middles[i] for i in self.middle_at]
         self.ordered = not any(map(isnan, tops)) and not any(map(isnan, bottoms))
         self.tops_at = sorted(range(len(chars)), key=tops.__getitem__) if self.ordered else []
         self.bottoms_at = sorted(range(len(chars)), key=bottoms.__getitem__) if self.ordered else []

@@ -265,12 +265,12 @@ def extract_cells(rows: Sequence[Any], chars: Sequence[dict[str, Any]], index: A
     from sources.parsing.readers.pdfgrid import CharIndex
 
     index = index if index is not None else CharIndex(list(chars))
-    centred, heights = index.middles, index.heights
+    heights, middle_at, middles, acrosses = index.heights, index.middle_at, index.middles, index.acrosses
     out: list[list[str | None]] = []
     for row in rows:
         rx0, rtop, rx1, rbottom = row.bbox
-        band = centred[bisect_left(heights, rtop) : bisect_left(heights, rbottom)]
-        row_chars = [(h, v, c) for v, _i, h, c in sorted(band, key=itemgetter(1)) if rx0 <= h < rx1]
+        band = sorted(middle_at[bisect_left(heights, rtop) : bisect_left(heights, rbottom)])  # in page order
+        row_chars = [(acrosses[i], middles[i], chars[i]) for i in band if rx0 <= acrosses[i] < rx1]
         texts: list[str | None] = []
         for cell in row.cells:
             if cell is None:
