@@ -136,14 +136,12 @@ def _chars(textpage: pdfium.PdfTextPage, page_top: float) -> list[dict[str, Any]
     rect = pdfium_c.FS_RECTF()
     chars: list[dict[str, Any]] = []
     at: list[int] = []  # the text page's index of each character
-    unicode, generated, loose_box, angle = (
-        pdfium_c.FPDFText_GetUnicode,
+    generated, loose_box, angle = (
         pdfium_c.FPDFText_IsGenerated,
         pdfium_c.FPDFText_GetLooseCharBox,
         pdfium_c.FPDFText_GetCharAngle,
     )
-    for i in range(pdfium_c.FPDFText_CountChars(raw)):
-        code = unicode(raw, i)
+    for i, code in enumerate(_codes(raw)):
         if code in _NOT_PRINTED or (code == 32 and generated(raw, i) == 1) or not loose_box(raw, i, rect):
             continue  # pdfium inserts only spaces and line breaks: a line break is never printed text here
         x0, x1, top, bottom = rect.left, rect.right, page_top - rect.top, page_top - rect.bottom
@@ -173,6 +171,22 @@ def _chars(textpage: pdfium.PdfTextPage, page_top: float) -> list[dict[str, Any]
             c.update(x0=x0, x1=x1, top=top, bottom=bottom, doctop=top, width=x1 - x0, height=bottom - top)
             c["size"] = bottom - top
     return chars
+
+
+def _codes(raw: Any) -> list[int]:
+    """Each character's code on a text page, as ``FPDFText_GetUnicode`` gives it: read in one
+    ``FPDFText_GetText`` call (a non-BMP character is two characters of the text page, each one
+    UTF-16 unit, so the page's text is one unit a character), used when it has one unit a character
+    and its first, middle and last agree with ``FPDFText_GetUnicode``; else one call a character."""
+    count = pdfium_c.FPDFText_CountChars(raw)
+    if count <= 0:
+        return []
+    units = (ctypes.c_ushort * (count + 1))()
+    if pdfium_c.FPDFText_GetText(raw, 0, count, units) == count + 1:  # and the terminating NUL
+        codes = list(units[:count])
+        if all(codes[i] == pdfium_c.FPDFText_GetUnicode(raw, i) for i in (0, count // 2, count - 1)):
+            return codes
+    return [pdfium_c.FPDFText_GetUnicode(raw, i) for i in range(count)]
 
 
 def _box_from_origin(raw: Any, i: int, page_top: float) -> tuple[float, float, float, float]:

@@ -297,3 +297,68 @@ def test_path_segments_read_in_one_copy_are_those_pdfiums_calls_give():
             pdf.close()
     assert compared >= 1000
     assert copied >= 3  # the one-copy read is the one used here
+
+
+def _pdf_with_a_character_beyond_the_bmp() -> bytes:
+    """A one-page PDF whose ToUnicode maps "A" to U+20000 (two UTF-16 units) and "B" to "B"."""
+    cmap = (
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /X def /CMapType 2 def\n"
+        b"1 begincodespacerange <00> <FF> endcodespacerange\n"
+        b"2 beginbfchar <41> <D840DC00> <42> <0042> endbfchar endcmap CMapName currentdict /CMap defineresource"
+        b" pop end end"
+    )
+    content = b"BT /F1 24 Tf 72 700 Td (ABAB) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792]"
+        b" /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return out + b"trailer << /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+def test_character_codes_read_in_one_call_are_those_pdfiums_calls_give():
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    from sources.parsing.readers import pdffont, pdfgrid
+
+    blobs = [
+        _pdf_with_a_character_beyond_the_bmp(),
+        factory.render_pdf(factory.make_cells("gov2021", 29)),
+        factory.render_pdf(factory.make_cells("gov2019", 29), font_file=cjk_font()),
+        (ROOT / "sources" / "samples" / "xzf-2023.pdf").read_bytes(),
+    ]
+    if HONGZEQU.is_file():
+        blobs.append(HONGZEQU.read_bytes())
+    compared = 0
+    with reader._PDFIUM_LOCK:
+        pdffont.install()
+        for blob in blobs:
+            pdf = pdfium.PdfDocument(blob)
+            for index in range(len(pdf)):
+                page = pdf[index]
+                textpage = page.get_textpage()
+                count = pdfium_c.FPDFText_CountChars(textpage.raw)
+                one_by_one = [pdfium_c.FPDFText_GetUnicode(textpage.raw, i) for i in range(count)]
+                assert pdfgrid._codes(textpage.raw) == one_by_one
+                compared += count
+                textpage.close()
+                page.close()
+            pdf.close()
+    first = pdfium.PdfDocument(blobs[0])
+    textpage = first[0].get_textpage()
+    assert pdfgrid._codes(textpage.raw)[:3] == [0xD840, 0xDC00, 0x42]  # U+20000 is two characters
+    textpage.close()
+    first.close()
+    assert compared >= 3000
