@@ -12,6 +12,7 @@ import pdfplumber.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import deque
 from collections.abc import Sequence
 from itertools import groupby
 from operator import itemgetter
@@ -55,8 +56,9 @@ def finder(page: Any, settings: dict[str, Any]) -> Any:
     """pdfplumber's ``TableFinder`` on a pdfplumber page or a :class:`PageModel`: its edges,
     intersections, cells and tables as its constructor makes them, with the edges merged by
     :func:`table_edges`, the intersections found by :func:`edges_to_intersections` and the cells by
-    :func:`intersections_to_cells` (the same each time; pdfplumber's own took most of a table page)."""
-    from pdfplumber.table import Table, TableFinder, TableSettings, cells_to_tables
+    :func:`intersections_to_cells`, the tables by :func:`cells_to_tables` (the same each time;
+    pdfplumber's own took most of a table page)."""
+    from pdfplumber.table import Table, TableFinder, TableSettings
 
     made = TableFinder.__new__(TableFinder)
     made.page = page
@@ -243,6 +245,42 @@ def intersections_to_cells(
         if found:
             cells.append(found)
     return cells
+
+
+def cells_to_tables(
+    cells: Sequence[tuple[float, float, float, float]],
+) -> list[list[tuple[float, float, float, float]]]:
+    """pdfplumber's ``cells_to_tables``: the same tables of the same cells in the same order (cells
+    sharing a corner with a table's cells join it, pass after pass over the cells left, in their
+    order).  There a joining cell is removed from the list of those left with ``list.remove`` (the
+    first equal cell goes: an earlier copy of it when it is there twice); here that cell is marked
+    gone and the list rebuilt once a pass."""
+    remaining = list(cells)
+    corners: set[tuple[float, float]] = set()
+    current: list[tuple[float, float, float, float]] = []
+    tables = []
+    while remaining:
+        before = len(current)
+        gone = [False] * len(remaining)
+        copies: dict[tuple[float, float, float, float], deque[int]] = {}
+        for i, cell in enumerate(remaining):
+            copies.setdefault(cell, deque()).append(i)
+        for cell in remaining:
+            x0, top, x1, bottom = cell
+            cell_corners = ((x0, top), (x0, bottom), (x1, top), (x1, bottom))
+            if not current or any(c in corners for c in cell_corners):
+                corners.update(cell_corners)
+                current.append(cell)
+                gone[copies[cell].popleft()] = True
+        remaining = [cell for cell, out in zip(remaining, gone, strict=True) if not out]
+        if len(current) == before:
+            tables.append(list(current))
+            corners.clear()
+            current.clear()
+    if current:
+        tables.append(list(current))
+    ordered = sorted(tables, key=lambda t: min((c[1], c[0]) for c in t))
+    return [t for t in ordered if len(t) > 1]
 
 
 def find_tables(page: Any, settings: dict[str, Any]) -> list[Any]:

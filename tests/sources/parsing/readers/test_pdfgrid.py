@@ -362,3 +362,24 @@ def test_character_codes_read_in_one_call_are_those_pdfiums_calls_give():
     textpage.close()
     first.close()
     assert compared >= 3000
+
+
+def test_cells_to_tables_groups_cells_as_pdfplumber_does():
+    import random
+
+    from pdfplumber.table import cells_to_tables
+
+    rnd = random.Random(5)
+    for _ in range(400):
+        xs = sorted(rnd.sample(range(0, 60, 3), rnd.randint(2, 6)))
+        ys = sorted(rnd.sample(range(0, 60, 3), rnd.randint(2, 6)))
+        cells = [
+            (float(x0), float(y0), float(x1), float(y1))
+            for x0, x1 in zip(xs, xs[1:], strict=False)
+            for y0, y1 in zip(ys, ys[1:], strict=False)
+            if rnd.random() < 0.7
+        ]
+        cells += [(x0 + 100, y0, x1 + 100, y1) for x0, y0, x1, y1 in cells if rnd.random() < 0.5]  # a second table
+        cells += rnd.sample(cells, min(len(cells), rnd.randint(0, 2)))  # cells found twice
+        rnd.shuffle(cells)
+        assert pdftables.cells_to_tables(cells) == cells_to_tables(cells)
