@@ -114,11 +114,12 @@ def page_model(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> PageModel 
     width, _height = page.get_size()
     _left, _bottom, _right, top = page.get_mediabox()
     model = PageModel(width, top)
+    seen: dict[str, bool] = {"tilted": False}  # a text object not upright (see _objects)
     try:
-        model.edges = list(_edges(page.raw, top))
+        model.edges = list(_edges(page.raw, top, seen))
     except LostText:
         return None
-    model.chars = _chars(textpage, top)
+    model.chars = _chars(textpage, top, upright=not seen["tilted"])
     return model
 
 
@@ -128,10 +129,14 @@ def page_model(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> PageModel 
 _NOT_PRINTED = frozenset({0, 10, 13, 0xFFFE, 0xFFFF})
 
 
-def _chars(textpage: pdfium.PdfTextPage, page_top: float) -> list[dict[str, Any]]:
+def _chars(textpage: pdfium.PdfTextPage, page_top: float, upright: bool = False) -> list[dict[str, Any]]:
     """Every printed character with its box: pdfium's loose box (advance width × font ascent to
     descent, as pdfminer measures a character), or one made from the character's origin and size
-    when pdfium's loose box is implausible (seen: a 200 × 200 pt box around one 10 pt character)."""
+    when pdfium's loose box is implausible (seen: a 200 × 200 pt box around one 10 pt character).
+
+    ``upright``: every text object of the page is upright (see :func:`_objects`), so every
+    character's angle is 0 (pdfium's is that of its object's matrix): the angle is then asked only of
+    every 16th character, as a check, and of all when one of those is not 0."""
     raw = textpage.raw
     rect = pdfium_c.FS_RECTF()
     chars: list[dict[str, Any]] = []
@@ -158,11 +163,14 @@ def _chars(textpage: pdfium.PdfTextPage, page_top: float) -> list[dict[str, Any]
                 "width": x1 - x0,
                 "height": bottom - top,
                 "size": bottom - top,
-                "upright": angle(raw, i) == 0,
+                "upright": True if upright else angle(raw, i) == 0,
             }
         )
     if not chars:
         return []
+    if upright and any(angle(raw, i) != 0 for i in at[::16]):  # a sample disagrees: ask for every angle
+        for i, c in zip(at, chars, strict=True):
+            c["upright"] = angle(raw, i) == 0
     heights = sorted(c["height"] for c in chars)
     typical = heights[len(heights) // 2]
     for i, c in zip(at, chars, strict=True):
@@ -210,8 +218,12 @@ def _box_from_origin(raw: Any, i: int, page_top: float) -> tuple[float, float, f
 _MOVETO, _BEZIERTO = pdfium_c.FPDF_SEGMENT_MOVETO, pdfium_c.FPDF_SEGMENT_BEZIERTO
 
 
-def _objects(container: Any, count: Any, get: Any, matrix: Matrix) -> Iterator[tuple[Any, Matrix]]:
-    """Every path object inside ``container`` (page or form), with the matrix to page space.
+def _objects(
+    container: Any, count: Any, get: Any, matrix: Matrix, seen: dict[str, bool] | None = None
+) -> Iterator[tuple[Any, Matrix]]:
+    """Every path object inside ``container`` (page or form), with the matrix to page space; sets
+    ``seen["tilted"]`` at a text object whose matrix to page space is not upright (turned, slanted or
+    mirrored: not ``b == c == 0 < a, d``).
 
     Raises :class:`LostText` at a text object pdfium gives no width: its text page leaves such an
     object out (one CJK character in a font that is not embedded), so the page's characters are
@@ -224,6 +236,12 @@ def _objects(container: Any, count: Any, get: Any, matrix: Matrix) -> Iterator[t
         if kind == pdfium_c.FPDF_PAGEOBJ_TEXT:
             if pdfium_c.FPDFPageObj_GetBounds(obj, *box) and box[2].value - box[0].value < 0.01:
                 raise LostText
+            if seen is not None and not seen["tilted"]:
+                if not pdfium_c.FPDFPageObj_GetMatrix(obj, m):
+                    seen["tilted"] = True
+                    continue
+                a, b, c, d, _e, _f = _compose((m.a, m.b, m.c, m.d, m.e, m.f), matrix)
+                seen["tilted"] = not (b == 0 and c == 0 and a > 0 and d > 0)
             continue
         if kind not in (pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_FORM):
             continue
@@ -233,7 +251,7 @@ def _objects(container: Any, count: Any, get: Any, matrix: Matrix) -> Iterator[t
         if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
             yield obj, own
         else:
-            yield from _objects(obj, pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject, own)
+            yield from _objects(obj, pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject, own, seen)
 
 
 def _compose(inner: Matrix, outer: Matrix) -> Matrix:
@@ -325,14 +343,14 @@ def _is_rect(points: list[tuple[float, float]], closed: bool) -> bool:
     return len(xs) <= 2 and len(ys) <= 2
 
 
-def _edges(page: Any, page_top: float) -> Iterator[dict[str, Any]]:
+def _edges(page: Any, page_top: float, seen: dict[str, bool] | None = None) -> Iterator[dict[str, Any]]:
     """The straight horizontal/vertical segments of every drawn path, as pdfplumber's edges.
 
     A filled, unstroked rectangle thicker than 2 pt both ways is a background (WPS draws one behind
     every paragraph and header row), not a rule: it is left out, as the pdfplumber path does.
     """
     fill, stroke = ctypes.c_int(), ctypes.c_int()
-    for path, matrix in _objects(page, pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject, _IDENTITY):
+    for path, matrix in _objects(page, pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject, _IDENTITY, seen):
         pdfium_c.FPDFPath_GetDrawMode(path, fill, stroke)
         if not fill.value and not stroke.value:
             continue  # a clipping path: nothing drawn

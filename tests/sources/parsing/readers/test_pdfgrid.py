@@ -383,3 +383,61 @@ def test_cells_to_tables_groups_cells_as_pdfplumber_does():
         cells += rnd.sample(cells, min(len(cells), rnd.randint(0, 2)))  # cells found twice
         rnd.shuffle(cells)
         assert pdftables.cells_to_tables(cells) == cells_to_tables(cells)
+
+
+def _pdf_with_turned_text() -> bytes:
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out)
+    pdf.drawString(72, 720, "upright text 123")
+    pdf.saveState()
+    pdf.translate(300, 400)
+    pdf.rotate(90)
+    pdf.drawString(0, 0, "turned text 456")
+    pdf.restoreState()
+    pdf.line(72, 100, 400, 100)
+    pdf.showPage()
+    pdf.drawString(72, 720, "all upright here")
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def test_characters_are_upright_as_pdfium_gives_their_angle():
+    import pypdfium2 as pdfium
+
+    from sources.parsing.readers import pdffont, pdfgrid
+
+    blobs = [
+        _pdf_with_turned_text(),
+        factory.render_pdf(factory.make_cells("gov2021", 31)),
+        factory.render_pdf(factory.make_cells("gov2021", 31), font_file=cjk_font()),
+        (ROOT / "sources" / "samples" / "xzf-2023.pdf").read_bytes(),
+    ]
+    if HONGZEQU.is_file():
+        blobs.append(HONGZEQU.read_bytes())
+    tilted, upright = [], 0
+    with reader._PDFIUM_LOCK:
+        pdffont.install()
+        for blob in blobs:
+            pdf = pdfium.PdfDocument(blob)
+            for index in range(len(pdf)):
+                page = pdf[index]
+                textpage = page.get_textpage()
+                top = page.get_mediabox()[3]
+                seen = {"tilted": False}
+                list(pdfgrid._edges(page.raw, top, seen))
+                every_angle = pdfgrid._chars(textpage, top)
+                assert pdfgrid._chars(textpage, top, upright=not seen["tilted"]) == every_angle
+                tilted.append(seen["tilted"])
+                upright += not seen["tilted"] and bool(every_angle)
+                if seen["tilted"]:
+                    assert not all(c["upright"] for c in every_angle)
+                    # told wrongly that all is upright, the sampled angles still catch it here
+                    assert pdfgrid._chars(textpage, top, upright=True) == every_angle
+                textpage.close()
+                page.close()
+            pdf.close()
+    assert tilted[:2] == [True, False]  # the turned text is seen; the page without it is upright
+    assert upright >= 8
