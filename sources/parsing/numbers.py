@@ -7,6 +7,7 @@ number for its value type is TEXT with value ``None`` — never a guess.  Amount
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -38,14 +39,19 @@ class CellValue:
     note: str | None = None  # e.g. an annotation such as "其中修订16件", or "元→万元"
 
 
+@functools.lru_cache(maxsize=65536)
 def squash(text: str) -> str:
-    """Cell text with artefacts removed, NFKC applied and every whitespace dropped."""
+    """Cell text with artefacts removed, NFKC applied and every whitespace dropped (remembered: a
+    report's cell texts are squashed several times each — 868 calls for 82 texts in a 3-page PDF — and
+    the statutory labels recur in every report)."""
     text = to_simplified(unicodedata.normalize("NFKC", clean_text(text)))
     return _WHITESPACE.sub("", text)
 
 
+@functools.lru_cache(maxsize=65536)
 def looks_like_value(text: str) -> bool:
-    """True when the printed text is a value cell (number, placeholder, blank), not a label."""
+    """True when the printed text is a value cell (number, placeholder, blank), not a label (remembered,
+    as :func:`squash`)."""
     s = squash(text)
     if not s or s in NA_FORMS:
         return True
