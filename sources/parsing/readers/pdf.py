@@ -124,6 +124,7 @@ class _PageScan:
     chars: int = 0  # characters in pdfium's text layer
     objects: int = 0  # page objects (text runs, paths, images): what pdfplumber would have to parse
     model: PageModel | None = None  # characters and ruling edges of a table page (pdfium)
+    table: bool = False  # not needing OCR and holding (part of) a statutory table (is_table_page)
 
 
 @dataclass
@@ -156,7 +157,7 @@ def read_pdf(data: bytes, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
     _check_bytes(data)
     check_streams(data, limits)
     scans, title = _scan_with_pdfium(data, limits)
-    table_pages = [scan for scan in scans if not scan.needs_ocr and is_table_page(scan.text)]
+    table_pages = [scan for scan in scans if scan.table]
     tables, table_issues = _extract_tables(data, table_pages, limits)
     # OCR last, in the time left on the parse clock: the pages that do not fit stay unread, with why
     needs_ocr = [scan.number for scan in scans if scan.needs_ocr][:MAX_OCR_PAGES]
@@ -258,7 +259,8 @@ def _scan_page(pdf: pdfium.PdfDocument, index: int, limits: ReadLimits = DEFAULT
                 reason = _ocr_reason(page)
             objects = pdfium_c.FPDFPage_CountObjects(page.raw)
             model = None
-            if not reason and is_table_page(text):
+            table = not reason and is_table_page(text)
+            if table:
                 limits.check_size(chars, limits.page_chars, f"PDF 第 {index + 1} 页的字符数")
                 limits.check_size(objects, limits.page_objects, f"PDF 第 {index + 1} 页的绘图对象数")
                 model = page_model(page, textpage) if usable(page) else None
@@ -272,6 +274,7 @@ def _scan_page(pdf: pdfium.PdfDocument, index: int, limits: ReadLimits = DEFAULT
             chars=chars,
             objects=objects,
             model=model,
+            table=table,
         )
     finally:
         page.close()

@@ -208,9 +208,21 @@ def intersections_to_cells(
     points below / right of each are read from per-column / per-row lists instead of rescanning
     every later point."""
     points = sorted(intersections)
+    boxes: dict[int, tuple[float, float, float, float]] = {}  # an edge meets several points: boxed once
     box = itemgetter("x0", "top", "x1", "bottom")
-    vertical = {p: set(map(box, d["v"])) for p, d in intersections.items()}
-    horizontal = {p: set(map(box, d["h"])) for p, d in intersections.items()}
+
+    def boxed(edges: list[dict[str, Any]]) -> set[tuple[float, float, float, float]]:
+        out = set()
+        for edge in edges:
+            key = id(edge)
+            found = boxes.get(key)
+            if found is None:
+                found = boxes[key] = box(edge)
+            out.add(found)
+        return out
+
+    vertical = {p: boxed(d["v"]) for p, d in intersections.items()}
+    horizontal = {p: boxed(d["h"]) for p, d in intersections.items()}
     columns: dict[float, list[tuple[float, float]]] = {}
     rows: dict[float, list[tuple[float, float]]] = {}
     position = {}
