@@ -55,6 +55,9 @@ class SiteAgency:
 
 
 class _Handler(SimpleHTTPRequestHandler):
+    # Connections kept open between requests, as published sites do (HTTP/1.0 closed each one: a re-run
+    # of unchanged reports then paid a TCP connection and a server thread per conditional request).
+    protocol_version = "HTTP/1.1"
     extensions_map = {
         **SimpleHTTPRequestHandler.extensions_map,
         ".html": "text/html",
