@@ -11,6 +11,7 @@ exit status 2.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
 import time
@@ -123,6 +124,9 @@ def flow_session(
 
     import flows.pipeline  # noqa: F401 - prefect, the registry, the fetcher: while the server starts
     from flows.cli import progress
+
+    # what Prefect imports at the first flow call to record its parameters (~0.5 s): meanwhile too
+    importlib.import_module("fastapi.encoders")
 
     startup["imports"] = round(time.perf_counter() - t, 3)
     if check is not None:
@@ -297,15 +301,14 @@ def preflight(sources: Path | None, agencies: Sequence[str] | None, warehouse: P
 
     def check() -> None:
         from flows.options import make_options
-        from flows.year import select_agencies
-        from sources.registry import load_registry
+        from flows.year import read_registry, select_agencies
         from warehouse import runlock
         from warehouse.pipeline import check_not_locked
 
         opts = make_options(2000, sources=sources, warehouse=warehouse)
         if not opts.sources.is_file():
             raise FileNotFoundError(f"no agency registry at {opts.sources}: give --sources FILE or set XXGK_SOURCES")
-        select_agencies(load_registry(opts.sources), agencies)
+        select_agencies(read_registry(opts.sources), agencies)
         runlock.acquire(opts.warehouse.db_path)
         check_not_locked(opts.warehouse)
 
