@@ -323,7 +323,7 @@ def run_year(opts: RunOptions) -> YearSummary:
     Holds the warehouse's run lock throughout (:mod:`warehouse.runlock`): a second run on the same
     warehouse is refused before anything is fetched."""
     from warehouse import runlock
-    from warehouse.pipeline import check_not_locked
+    from warehouse.db import check_not_locked
 
     t0 = time.time()
     if not opts.sources.is_file():

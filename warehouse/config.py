@@ -23,6 +23,7 @@ given by argument or environment keeps its dlt and GX state beside it.
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,11 +75,56 @@ def _use_project(root: Path | None = None) -> None:
 
 
 def setting(key: str, root: Path | None = None) -> Any:
-    """The value of ``key`` (``"xxgk.warehouse_path"``, ``"smtp.host"``) through ``dlt.config``, or None."""
+    """The value of ``key`` (``"xxgk.warehouse_path"``, ``"smtp.host"``) through ``dlt.config``, or None.
+
+    Without importing dlt (~1 s, before a run's first fetch) when its answer is certain: no environment
+    variable of the key's form, no settings file but the project's (:func:`_plain_setting`)."""
+    plain = _plain_setting(key, root)
+    if plain is not _ASK_DLT:
+        return plain
     _use_project(root)
     import dlt
 
     return dlt.config.get(key)
+
+
+_ASK_DLT = object()
+
+
+def _plain_setting(key: str, root: Path | None) -> Any:
+    """What ``dlt.config.get(key)`` answers, read without dlt, or :data:`_ASK_DLT` when it is not certain.
+
+    Certain only in the plain case: no environment variable names the key or anything under it
+    (``XXGK__FETCH``, ``XXGK__FETCH__…``), dlt's settings folder has its default name, no settings file
+    exists outside the project's ``.dlt/`` (dlt's global folders) and no ``/run/secrets``; then the
+    answer is None when neither ``.dlt/secrets.toml`` nor ``.dlt/config.toml`` has the key, and the
+    value when exactly one of them has it as a plain value (text, number, true/false)."""
+    name = key.upper().replace(".", "__")
+    if any(k == name or k.startswith(name + "__") for k in os.environ) or "DLT_CONFIG_FOLDER" in os.environ:
+        return _ASK_DLT
+    home = Path(os.path.expanduser("~"))
+    others = [home / ".dlt", Path("/var/dlt"), Path("/tmp/dlt"), Path(os.environ.get("XDG_DATA_HOME", home)) / "dlt"]
+    if Path("/run/secrets").exists() or any((d / f).exists() for d in others for f in ("config.toml", "secrets.toml")):
+        return _ASK_DLT
+    user_dir = os.environ.get("DLT_PROJECT_DIR")
+    project = Path(user_dir) if user_dir and user_dir != _state["project_dir_set"] else (root or project_dir())
+    found = []
+    for file in (project / ".dlt" / "secrets.toml", project / ".dlt" / "config.toml"):
+        if not file.is_file():
+            continue
+        try:
+            node: Any = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return _ASK_DLT  # dlt says what is wrong with the file
+        for part in key.split("."):
+            node = node.get(part, _ASK_DLT) if isinstance(node, dict) else _ASK_DLT
+        if node is not _ASK_DLT:
+            found.append(node)
+    if not found:
+        return None
+    if len(found) == 1 and isinstance(found[0], str | int | float | bool):
+        return found[0]
+    return _ASK_DLT
 
 
 def secret(key: str, root: Path | None = None) -> Any:

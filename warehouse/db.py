@@ -139,6 +139,13 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
         raise WarehouseError(f"无法打开数据仓库 {path}：{str(exc).splitlines()[0]}") from exc
 
 
+def check_not_locked(cfg: Any) -> None:
+    """Fail fast, before fetching or parsing anything, when another process holds the warehouse file of
+    ``cfg`` (a :class:`~warehouse.config.WarehouseConfig`).  Here, not in ``warehouse.pipeline``: a run
+    checks it before its first fetch, and that module imports pyarrow (~0.3 s)."""
+    connect(cfg.db_path).close()
+
+
 def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether ``schema.table`` (table or view) exists."""
     row = con.execute(

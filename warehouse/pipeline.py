@@ -26,7 +26,15 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from warehouse.config import WarehouseConfig, prepare_environment
-from warehouse.db import WarehouseError, WarehouseLocked, connect, is_lock_error, lock_message, storage_error
+from warehouse.db import (  # noqa: F401 - check_not_locked: also imported from here
+    WarehouseError,
+    WarehouseLocked,
+    check_not_locked,
+    connect,
+    is_lock_error,
+    lock_message,
+    storage_error,
+)
 from warehouse.frames import STAGING_TABLES
 
 PIPELINE_NAME = "xxgk"
@@ -84,11 +92,6 @@ def _resources(frames: dict[str, pa.Table]):
             )
         )
     return out
-
-
-def check_not_locked(cfg: WarehouseConfig) -> None:
-    """Fail fast, before parsing anything, when another process holds the warehouse file."""
-    connect(cfg.db_path).close()
 
 
 def _abort(pipeline) -> None:

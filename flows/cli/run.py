@@ -303,7 +303,7 @@ def preflight(sources: Path | None, agencies: Sequence[str] | None, warehouse: P
         from flows.options import make_options
         from flows.year import read_registry, select_agencies
         from warehouse import runlock
-        from warehouse.pipeline import check_not_locked
+        from warehouse.db import check_not_locked
 
         opts = make_options(2000, sources=sources, warehouse=warehouse)
         if not opts.sources.is_file():
@@ -321,7 +321,7 @@ def lock_check(warehouse: Path | None) -> Callable[[], None]:
     def check() -> None:
         from warehouse import runlock
         from warehouse.config import WarehouseConfig
-        from warehouse.pipeline import check_not_locked
+        from warehouse.db import check_not_locked
 
         cfg = WarehouseConfig.resolve(warehouse)
         runlock.acquire(cfg.db_path)
