@@ -257,7 +257,29 @@ def _print_rerun(label: str, rerun: tuple[float, dict[str, Any], Any], echo: Cal
         f"  CPU: flow process {cpu.get('flow_process', 0):.1f} s (fetch threads {cpu.get('fetch_threads', 0):.1f} s) "
         f"= {cpu.get('flow_process', 0) / max(r['agencies_attempted'], 1) * 1000:.1f} ms/report"
     )
+    projection = rerun_projection(wall, r)
+    if projection:
+        echo(projection)
     echo(f"  {memory.line()}")
+
+
+def rerun_projection(wall: float, r: dict[str, Any], reports: int = 10_000) -> str | None:
+    """The line projecting an unchanged re-run of ``reports`` from this one (None when it fetched nothing):
+    the start-up until the first fetch and the time after the last as measured, the fetching scaled by
+    the number of reports.  A projection, printed as one; ``--reports 10000`` measures it."""
+    tasks, n = r.get("tasks", {}), r.get("agencies_attempted") or 0
+    first, start = tasks.get("first_fetch_at"), tasks.get("flow_started_at")
+    first_fetch = r.get("startup", {}).get("first_fetch")
+    if not (n and first and start and first_fetch) or n >= reports:
+        return None
+    span = start + r["timings"]["fetch"] - first  # the first fetch task's start → the last chunk fetched
+    after = wall - first_fetch - span
+    projected = first_fetch + span * reports / n + after
+    return (
+        f"  fetching {span:.1f} s = {span / n * 1000:.1f} ms a report (wall); {reports:,} unchanged at this rate ≈ "
+        f"{first_fetch:.1f} + {span * reports / n:.1f} + {after:.1f} s = {projected:.0f} s (a projection, not a "
+        f"measurement: `xxgk bench run --reports {reports}` measures it)"
+    )
 
 
 def register(bench: typer.Typer) -> None:
