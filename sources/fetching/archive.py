@@ -47,8 +47,10 @@ def sha256_hex(data: bytes) -> str:
 class ArchiveEntry:
     """What the archive knows about the latest (or one historical) download of ``url``.
 
-    ``fetched_at`` is when these bytes were downloaded, ``checked_at`` when the URL was last confirmed
-    unchanged (a 304 or identical bytes).  ``headers`` are the response headers, lower-cased.
+    ``fetched_at`` is when these bytes were downloaded, ``checked_at`` when the URL's record was last
+    confirmed unchanged by identical bytes (:meth:`Archive.mark_checked`); the fetcher leaves the record
+    as it is on a 304, whose time is in its result and in the fetch log.  ``headers`` are the response
+    headers, lower-cased.
     ``requested_url`` is set when ``url`` was reached through redirects from another URL.
     """
 
