@@ -10,12 +10,11 @@ import json
 import logging
 import os
 import sys
-import threading
 import time
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from typer import _click as click  # typer 0.29 carries its own click: the classes its commands are made of
@@ -74,39 +73,10 @@ class XxgkApp(typer.Typer):
             return super().__call__(*args, **kwargs)
         except signals.Stopped as exc:
             signals.finish(exc)
-        except SystemExit as exc:  # the command is done (click ends every command with SystemExit)
-            signals.finish_if_signalled()
-            end_process(exc.code)
         finally:
             # a command that ends any other way after a signal (click's SystemExit(0) once Prefect or a
             # library absorbed the Stopped) still ends as interrupted: 130 / 143 and one line, never 0
             signals.finish_if_signalled()
-
-
-def end_process(code: object) -> NoReturn:
-    """End this process as a normal exit would, without the interpreter's teardown of every module.
-
-    What a normal exit does first is done here, in the same order: the threads still running are waited
-    for, then the exit handlers run (Prefect's log and event workers flush to the API, the local API
-    server is stopped, logging is flushed).  Then the output is flushed and the process ends with ``code``
-    (``SystemExit``'s: ``None`` → 0, a text → printed, 1).  Measured: the teardown of the modules a run
-    loads (Prefect, pydantic, DuckDB, pyarrow …) took 0.7–1.8 s after the last exit handler, on every
-    ``xxgk`` command."""
-    import atexit
-
-    shutdown = getattr(threading, "_shutdown", None)  # what the interpreter calls first at exit (private)
-    if shutdown is not None:
-        shutdown()
-    atexit._run_exitfuncs()
-    if code is not None and not isinstance(code, int):
-        sys.stderr.write(f"{code}\n")
-        code = 1
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe: nothing more can be written anyway
-            pass
-    os._exit(code or 0)
 
 
 app = XxgkApp(
