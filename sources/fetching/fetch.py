@@ -14,8 +14,7 @@
   every few seconds is cut when the budget is spent, not after every retry's own timeout);
 * conditional requests (``If-None-Match`` / ``If-Modified-Since`` from the archive's last download of
   that URL), so an unchanged report is not downloaded again (``not_modified``): its 304 is read to its
-  end (the connection serves the next request), nothing is written but the fetch log, and an unchanged
-  page's body images are not requested again unless one of them failed the last time;
+  end (the connection serves the next request) and nothing is written but the fetch log;
 * soft errors: an HTML page served with 200 that is really an error page or a login wall, and has no
   report content, is ``soft_error`` (archived as evidence, never handed on as a report);
 * wrapper pages: an HTML page without report content that links the report as PDF/DOCX/DOC (or
