@@ -91,6 +91,44 @@ def setting(key: str, root: Path | None = None) -> Any:
 _ASK_DLT = object()
 
 
+def may_name(words: tuple[str, ...], root: Path | None = None) -> bool:
+    """Whether any setting dlt could read mentions one of ``words`` (``"destination_type"`` …): an
+    environment variable containing one of them, or a key of that name at any depth of the project's
+    ``.dlt/*.toml``.  True also whenever that is not certain without dlt (the cases of
+    :func:`_plain_setting`): a False is a promise that dlt would find none of them."""
+    names = [w.upper() for w in words]
+    if any(n in k for k in os.environ for n in names) or not _plain_case():
+        return True
+
+    def has(node: Any) -> bool:
+        return isinstance(node, dict) and any(k in words or has(v) for k, v in node.items())
+
+    for file in _project_files(root):
+        try:
+            if has(tomllib.loads(file.read_text(encoding="utf-8"))):
+                return True
+        except (OSError, ValueError):
+            return True
+    return False
+
+
+def _plain_case() -> bool:
+    """No setting outside the project's ``.dlt/`` that dlt would read: its folder name is the default, no
+    settings file in dlt's global folders, no ``/run/secrets``."""
+    if "DLT_CONFIG_FOLDER" in os.environ or Path("/run/secrets").exists():
+        return False
+    home = Path(os.path.expanduser("~"))
+    others = [home / ".dlt", Path("/var/dlt"), Path("/tmp/dlt"), Path(os.environ.get("XDG_DATA_HOME", home)) / "dlt"]
+    return not any((d / f).exists() for d in others for f in ("config.toml", "secrets.toml"))
+
+
+def _project_files(root: Path | None) -> list[Path]:
+    """The project's ``.dlt/secrets.toml`` and ``.dlt/config.toml`` that exist, in dlt's order."""
+    user_dir = os.environ.get("DLT_PROJECT_DIR")
+    project = Path(user_dir) if user_dir and user_dir != _state["project_dir_set"] else (root or project_dir())
+    return [f for f in (project / ".dlt" / "secrets.toml", project / ".dlt" / "config.toml") if f.is_file()]
+
+
 def _plain_setting(key: str, root: Path | None) -> Any:
     """What ``dlt.config.get(key)`` answers, read without dlt, or :data:`_ASK_DLT` when it is not certain.
 
@@ -100,18 +138,10 @@ def _plain_setting(key: str, root: Path | None) -> Any:
     answer is None when neither ``.dlt/secrets.toml`` nor ``.dlt/config.toml`` has the key, and the
     value when exactly one of them has it as a plain value (text, number, true/false)."""
     name = key.upper().replace(".", "__")
-    if any(k == name or k.startswith(name + "__") for k in os.environ) or "DLT_CONFIG_FOLDER" in os.environ:
+    if any(k == name or k.startswith(name + "__") for k in os.environ) or not _plain_case():
         return _ASK_DLT
-    home = Path(os.path.expanduser("~"))
-    others = [home / ".dlt", Path("/var/dlt"), Path("/tmp/dlt"), Path(os.environ.get("XDG_DATA_HOME", home)) / "dlt"]
-    if Path("/run/secrets").exists() or any((d / f).exists() for d in others for f in ("config.toml", "secrets.toml")):
-        return _ASK_DLT
-    user_dir = os.environ.get("DLT_PROJECT_DIR")
-    project = Path(user_dir) if user_dir and user_dir != _state["project_dir_set"] else (root or project_dir())
     found = []
-    for file in (project / ".dlt" / "secrets.toml", project / ".dlt" / "config.toml"):
-        if not file.is_file():
-            continue
+    for file in _project_files(root):
         try:
             node: Any = tomllib.loads(file.read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -47,7 +47,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from warehouse.config import WarehouseConfig, prepare_environment
+from warehouse.config import WarehouseConfig, may_name, prepare_environment
 from warehouse.db import WarehouseError, connect, has_table, transaction
 
 PIPELINE_NAME = "xxgk_publish"
@@ -311,6 +311,10 @@ def _remember(cfg: WarehouseConfig, dest: str, p: _Plan, full: bool) -> None:
 # ---------------------------------------------------------------------------- publish
 
 
+#: The settings that can name a dlt pipeline's destination (dlt's PipelineConfiguration, and its sections).
+_DESTINATION_KEYS = ("destination", "destination_type", "destination_name")
+
+
 def publish(cfg: WarehouseConfig, *, full: bool = False) -> PublishResult:
     """Send what changed in ``pub`` (and the whole tables) to the configured dlt destination.
 
@@ -319,6 +323,8 @@ def publish(cfg: WarehouseConfig, *, full: bool = False) -> PublishResult:
     recorded as sent, and the next publish sends it again.
     """
     started = time.perf_counter()
+    if not may_name(_DESTINATION_KEYS):  # no destination can be configured: known without importing dlt (~1 s)
+        return PublishResult(destination=None)
     pipeline = make_pipeline(cfg)
     if pipeline.destination is None:
         return PublishResult(destination=None)

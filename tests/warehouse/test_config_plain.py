@@ -58,3 +58,16 @@ def test_a_run_with_its_warehouse_given_reads_its_settings_without_dlt(project):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [".dlt_data reg.toml {}", "False"]
+
+
+def test_a_publish_destination_is_ruled_out_without_dlt_only_when_nothing_could_name_one(project, monkeypatch):
+    from warehouse.config import may_name
+
+    keys = ("destination", "destination_type", "destination_name")
+    assert may_name(keys) is False  # the fixture's settings name no destination
+    config = project / ".dlt" / "config.toml"
+    config.write_text(CONFIG + '[pipelines.xxgk_publish]\ndestination_type = "postgres"\n', encoding="utf-8")
+    assert may_name(keys) is True
+    config.write_text(CONFIG, encoding="utf-8")
+    monkeypatch.setenv("PIPELINES__XXGK_PUBLISH__DESTINATION_TYPE", "sqlalchemy")
+    assert may_name(keys) is True
