@@ -149,6 +149,11 @@ class ApiStarter:
         self._started = 0.0
 
     @property
+    def candidate_url(self) -> str:
+        """The API URL of the server this process started (answering once :meth:`wait` returns)."""
+        return self._candidate
+
+    @property
     def local(self) -> bool:
         """Whether this process runs the server (no API URL was configured)."""
         return self.process is not None

@@ -117,6 +117,8 @@ def flow_session(
     settings.quiet_console()
     api = settings.start_api()
     signals.on_exit(api.stop)
+    if api.local:  # the server's URL, before prefect is imported: see api_in_environment
+        os.environ["PREFECT_API_URL"] = api.candidate_url
     if api_out is not None:
         api_out.append(api)
     t = time.perf_counter()
@@ -152,7 +154,12 @@ def flow_session(
 def api_in_environment(url: str) -> Iterator[None]:
     """``PREFECT_API_URL`` in the environment from here on: Prefect's own threads (the process-pool
     runner's message forwarder, the events worker flushing at exit) do not see ``temporary_settings``
-    and read the environment.  Left set: the server lives until this process exits."""
+    and read the environment.  Left set: the server lives until this process exits.
+
+    A local server's URL is also put in the environment before prefect is imported
+    (:func:`flow_session`): the settings Prefect's threads fall back on are read at its import, and the
+    forwarder, asked for an events worker after the exit handlers had drained the last one, started a
+    temporary server of its own that outlived the run (seen in the stopping tests, holding their pipes)."""
     os.environ["PREFECT_API_URL"] = url
     yield
 
