@@ -48,9 +48,12 @@ def test_min_interval_holds_across_all_fetch_tasks_and_threads(site_kit, tmp_pat
     assert out["counts"]["documents_fetched"] == 12 and out["counts"]["failed"] == 0
     assert len(starts) == 12
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    # half the interval as margin for when this busy machine lets the server note a request (two
-    # processes pacing themselves separately gave gaps down to 0.054 s)
-    assert min(gaps) >= 0.5, sorted(gaps)[:3]
+    # The server notes a request when its thread gets to it: on a busy machine one noted late shortens
+    # the gap after it (0.14 s was seen once at load 9), so one short gap is allowed, and none under
+    # 0.1 s. Two processes pacing themselves separately gave 12 of 37 gaps under 0.9 s, down to 0.054 s;
+    # no pacing at all starts the 12 requests together.
+    short = [round(g, 3) for g in gaps if g < 0.5]
+    assert len(short) <= 1 and min(gaps) >= 0.1, sorted(gaps)[:3]
     # parsed on Prefect's ProcessPoolTaskRunner: in other processes than the flow's
     assert out["tasks"]["parse_pids"] and os.getpid() not in out["tasks"]["parse_pids"]
     assert out["tasks"]["parse"]["tasks"] >= 2
