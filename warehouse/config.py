@@ -115,11 +115,20 @@ def may_name(words: tuple[str, ...], root: Path | None = None) -> bool:
 def _plain_case() -> bool:
     """No setting outside the project's ``.dlt/`` that dlt would read: its folder name is the default, no
     settings file in dlt's global folders, no ``/run/secrets``."""
-    if "DLT_CONFIG_FOLDER" in os.environ or Path("/run/secrets").exists():
+    if "DLT_CONFIG_FOLDER" in os.environ or _may_exist(Path("/run/secrets")):
         return False
     home = Path(os.path.expanduser("~"))
     others = [home / ".dlt", Path("/var/dlt"), Path("/tmp/dlt"), Path(os.environ.get("XDG_DATA_HOME", home)) / "dlt"]
-    return not any((d / f).exists() for d in others for f in ("config.toml", "secrets.toml"))
+    return not any(_may_exist(d / f) for d in others for f in ("config.toml", "secrets.toml"))
+
+
+def _may_exist(path: Path) -> bool:
+    """Whether ``path`` exists, True when that cannot be known: a user who may not look into another's
+    home (``/root/.dlt`` as ``nobody``) leaves the answer to dlt."""
+    try:
+        return path.exists()
+    except OSError:
+        return True
 
 
 def _project_files(root: Path | None) -> list[Path]:

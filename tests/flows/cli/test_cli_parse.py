@@ -106,6 +106,12 @@ def _invoke_as_unprivileged(args: list[str]) -> tuple[int, str, str]:
         result = CliRunner().invoke(app, args)
         return result.exit_code, result.stdout, result.stderr
     CliRunner().invoke(app, [*args[:1], *args[2:]])  # warm up: every module the command imports, as root
+    # and dlt's own settings reading, which the child may need: as nobody, whether /root/.dlt holds a
+    # settings file cannot be known, so the settings are read through dlt (nobody may not read the
+    # interpreter's library under /root to import it then)
+    import dlt
+
+    dlt.config.get("xxgk.limits")
     from sources.parsing.parse import parse_path
 
     for arg in args[1:]:  # and those the parse imports (the command parses in a child process)
