@@ -260,10 +260,12 @@ def test_a_locked_warehouse_is_refused_before_fetching_and_sigkill_leaves_no_pro
 def test_an_interrupted_ingest_says_what_it_completed(prefect_home, tmp_path):
     """``xxgk ingest`` interrupted while it parses a PDF whose one page holds pdfium for 10 s or more:
     exit 130, one line naming what was done (never "采集尚未开始": it had begun), warehouse untouched."""
-    from hostile import MB, flate_page_bomb
+    from hostile import slow_render_pdf
 
     dense = tmp_path / "dense.pdf"
-    dense.write_bytes(flate_page_bomb(2 * MB, b"0 0 m 1 1 l S\n"))  # within the default content limit
+    # a page without text rendered for OCR: one pdfium call of ~0.2 ms per stroke here.  (A page of
+    # 150 000 tiny paths, used before, is now read in about a second: no longer "held" by pdfium.)
+    dense.write_bytes(slow_render_pdf(48_000))
     other = tmp_path / "other.txt"
     other.write_text("示例市教育局2023年政府信息公开工作年度报告\n", encoding="utf-8")
     wh = tmp_path / "w.duckdb"
