@@ -9,7 +9,7 @@ Every setting is read through ``dlt.config`` / ``dlt.secrets`` (:func:`setting`,
 
 The project directory (where ``.dlt/`` is looked for, and what the defaults are relative to) is
 ``DLT_PROJECT_DIR`` if set, else ``XXGK_PROJECT_DIR``, else the source checkout this package was
-imported from (it has ``pyproject.toml``), else the current directory.  ``.dlt/example.secrets.toml``
+imported from (it has ``pyproject.toml``), else the current directory.  ``.dlt/secrets.toml.example``
 lists every setting.  Nothing is read or set at import: the functions below read when called.
 
 The warehouse paths (:class:`WarehouseConfig`): ``--warehouse`` / ``XXGK__WAREHOUSE_PATH`` (relative to

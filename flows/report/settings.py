@@ -4,7 +4,7 @@ Per key, first match wins (:mod:`warehouse.config`): the environment the dlt way
 ``SMTP__PORT``, ``SMTP__SENDER``, ``SMTP__USERNAME``, ``SMTP__PASSWORD``, ``SMTP__SECURITY``,
 ``SMTP__TIMEOUT``, ``SMTP__CA_FILE``, ``SMTP__OUTBOX_DIR``), then ``[smtp]`` in ``.dlt/secrets.toml``
 (meant for the password), then ``[smtp]`` in ``.dlt/config.toml``, then the defaults below.  Example
-(``.dlt/example.secrets.toml`` has all of them)::
+(``.dlt/secrets.toml.example`` has all of them)::
 
     [smtp]
     host = "smtp.example.gov.cn"

@@ -23,7 +23,7 @@ def test_example_registry_loads():
 
 
 def test_example_secrets_are_read_by_dlt(tmp_path, monkeypatch):
-    text = (ROOT / ".dlt" / "example.secrets.toml").read_text(encoding="utf-8")
+    text = (ROOT / ".dlt" / "secrets.toml.example").read_text(encoding="utf-8")
     assert "smtp" in tomllib.loads(text) and "password" in tomllib.loads(text)["smtp"]
     for key in [k for k in os.environ if k.startswith(("SMTP__", "XXGK__"))]:
         monkeypatch.delenv(key)
